@@ -1,0 +1,297 @@
+"""Reads a task's examples from its official file format (GLUE TSV, JSON lines)."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+from mtdnn_keras.tasks.task_definition import ReaderSpec, TaskDefinition
+
+
+class DataError(ValueError):
+    """A data file cannot be used; the message names the file, line and field."""
+
+    def __init__(self, path: str | Path, line: int | None, field: str | None, message: str):
+        where = str(path)
+        if line is not None:
+            where += f", line {line}"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {message}")
+        self.path = str(path)
+        self.line = line
+        self.field = field
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """One example: a text or text pair, its label and where it came from.
+
+    `label` is the label's index in the task's `labels` (classification, ranking), the score
+    (regression), or `None` for an unlabeled file.
+    """
+
+    text_a: str
+    text_b: str | None
+    label: int | float | None
+    id: str
+    line: int
+
+
+@dataclasses.dataclass
+class ReadResult:
+    """The examples of one file and, when bad rows are skipped, how many for each reason."""
+
+    path: str
+    examples: list[Example]
+    skipped: collections.Counter
+
+    def summary(self) -> str:
+        if not self.skipped:
+            return f"{self.path}: {len(self.examples)} examples"
+        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(self.skipped.items()))
+        return f"{self.path}: {len(self.examples)} examples, skipped {reasons}"
+
+
+class ExampleReader:
+    """Reads a task's files into `Example`s, checking every row.
+
+    TSV files are read the GLUE way: split on tabs with no quote handling (GLUE text holds
+    stray `"`), UTF-8 with an optional byte-order mark (MRPC). A row that cannot be read (wrong
+    column count, unknown label, non-numeric or out-of-range score, empty text, invalid UTF-8,
+    invalid JSON, duplicate id) raises `DataError` naming file, line and field, or with
+    `skip_bad_rows=True` is skipped and counted by reason in `ReadResult.skipped`. Rows whose
+    label is one of the task's `skip_labels` (SNLI's `-`) are dropped by definition and counted.
+
+    Args:
+        task: TaskDefinition. The task whose format and labels to read.
+        skip_bad_rows: bool. Skip and count bad rows instead of raising.
+
+    Examples:
+    ```python
+    reader = ExampleReader(TaskRegistry.builtin().tasks["rte"])
+    result = reader.read("glue/RTE/train.tsv", split="train")
+    result.examples[0].label  # 1: "not_entailment" is label 1 of ["entailment", "not_entailment"]
+    ```
+    """
+
+    def __init__(self, task: TaskDefinition, skip_bad_rows: bool = False):
+        self.task = task
+        self.skip_bad_rows = skip_bad_rows
+
+    def read(
+        self, path: str | Path, split: str = "train", labeled: bool | None = None
+    ) -> ReadResult:
+        """Reads one file. `labeled` defaults to whether the split's reader names a label."""
+        path = Path(path)
+        spec = self.task.reader_for(split)
+        if labeled is None:
+            labeled = spec.label is not None
+        if labeled and spec.label is None:
+            raise DataError(
+                path,
+                None,
+                None,
+                f"task '{self.task.name}' names no label column for split '{split}'",
+            )
+        if not path.is_file():
+            raise DataError(
+                path, None, None, f"file not found (task '{self.task.name}', split '{split}')"
+            )
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            raise DataError(path, None, None, f"cannot read: {error.strerror}") from None
+        if not raw.strip():
+            raise DataError(path, None, None, "the file is empty")
+        rows = _TsvRows(path, raw, spec) if spec.format == "tsv" else _JsonRows(path, raw, spec)
+        result = ReadResult(str(path), [], collections.Counter())
+        seen_ids: dict[str, int] = {}
+        for line, fields in rows:
+            try:
+                example = self._example(path, line, fields, spec, labeled)
+                if example is None:
+                    result.skipped[f"rows with label in skip_labels {list(spec.skip_labels)}"] += 1
+                    continue
+                if spec.id is not None and example.id in seen_ids:
+                    raise _RowError(
+                        spec.id,
+                        "duplicate id",
+                        f"id {example.id!r} also on line {seen_ids[example.id]}",
+                    )
+                seen_ids[example.id] = line
+                result.examples.append(example)
+            except _RowError as error:
+                if not self.skip_bad_rows:
+                    raise DataError(path, line, error.field, error.message) from None
+                result.skipped[error.reason] += 1
+        if not result.examples:
+            raise DataError(path, None, None, f"no usable examples ({result.summary()})")
+        return result
+
+    def _example(self, path, line, fields, spec: ReaderSpec, labeled: bool) -> Example | None:
+        if isinstance(fields, _RowError):
+            raise fields
+        text_a = _text(fields, spec.text_a, "text_a")
+        text_b = _text(fields, spec.text_b, "text_b") if spec.text_b is not None else None
+        example_id = str(fields.get(spec.id, "")).strip() if spec.id is not None else str(line)
+        if spec.id is not None and spec.id not in fields:
+            raise _RowError(spec.id, "missing field", "missing id")
+        label = None
+        if labeled:
+            if spec.label not in fields:
+                raise _RowError(spec.label, "missing field", "missing label")
+            value = str(fields[spec.label]).strip()
+            if value in spec.skip_labels:
+                return None
+            label = self._label(value, spec.label)
+        return Example(text_a, text_b, label, example_id, line)
+
+    def _label(self, value: str, field) -> int | float:
+        task = self.task
+        if task.type == "regression":
+            try:
+                score = float(value)
+            except ValueError:
+                raise _RowError(
+                    field, "non-numeric score", f"expected a number, got {value!r}"
+                ) from None
+            if math.isnan(score) or math.isinf(score):
+                raise _RowError(
+                    field, "non-numeric score", f"expected a finite number, got {value!r}"
+                )
+            if task.score_range and not task.score_range[0] <= score <= task.score_range[1]:
+                low, high = task.score_range
+                raise _RowError(
+                    field, "score out of range", f"score {score} outside [{low}, {high}]"
+                )
+            return score
+        if value not in task.labels:
+            raise _RowError(
+                field,
+                "unknown label",
+                f"unknown label {value!r}; expected one of {list(task.labels)}",
+            )
+        return task.labels.index(value)
+
+
+class _RowError(Exception):
+    def __init__(self, field, reason: str, message: str):
+        super().__init__(message)
+        self.field = str(field) if field is not None else None
+        self.reason = reason
+        self.message = message
+
+
+def _text(fields: dict, column, name: str) -> str:
+    if column not in fields:
+        raise _RowError(column, "missing field", f"missing {name}")
+    value = fields[column]
+    if not isinstance(value, str):
+        raise _RowError(column, "text not a string", f"expected text, got {value!r}")
+    if not value.strip():
+        raise _RowError(column, "empty text", f"empty {name}")
+    return value.strip()
+
+
+class _TsvRows:
+    """Yields (line number, {column: value}) for each data row, or a `_RowError`."""
+
+    def __init__(self, path: Path, raw: bytes, spec: ReaderSpec):
+        self.path = path
+        self.raw = raw
+        self.spec = spec
+
+    def __iter__(self):
+        lines = self.raw.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()  # the file's final newline
+        columns: list[str] | None = None
+        needed = [
+            c
+            for c in (self.spec.text_a, self.spec.text_b, self.spec.label, self.spec.id)
+            if c is not None
+        ]
+        for number, raw_line in enumerate(lines, start=1):
+            try:
+                text = raw_line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                if number == 1 and self.spec.header:
+                    raise DataError(
+                        self.path, 1, None, f"header is not UTF-8 ({error.reason})"
+                    ) from None
+                yield (
+                    number,
+                    _RowError(None, "invalid UTF-8", f"not UTF-8 text at byte {error.start}"),
+                )
+                continue
+            if number == 1:
+                text = text.removeprefix("\ufeff")
+            cells = text.rstrip("\r").split("\t")
+            if number == 1 and self.spec.header:
+                columns = cells
+                missing = [c for c in needed if isinstance(c, str) and c not in columns]
+                if missing:
+                    raise DataError(
+                        self.path, 1, missing[0], f"column {missing[0]!r} not in header {columns}"
+                    )
+                continue
+            if columns is not None:
+                if len(cells) != len(columns):
+                    yield (
+                        number,
+                        _RowError(
+                            None,
+                            "wrong column count",
+                            f"expected {len(columns)} tab-separated columns, got {len(cells)}",
+                        ),
+                    )
+                    continue
+                yield number, dict(zip(columns, cells))
+            else:
+                width = max(c for c in needed if isinstance(c, int)) + 1
+                if len(cells) < width:
+                    yield (
+                        number,
+                        _RowError(
+                            None,
+                            "wrong column count",
+                            f"expected at least {width} tab-separated columns, got {len(cells)}",
+                        ),
+                    )
+                    continue
+                yield number, dict(enumerate(cells))
+
+
+class _JsonRows:
+    def __init__(self, path: Path, raw: bytes, spec: ReaderSpec):
+        self.path = path
+        self.raw = raw
+
+    def __iter__(self):
+        for number, raw_line in enumerate(self.raw.split(b"\n"), start=1):
+            if not raw_line.strip():
+                continue
+            try:
+                record = json.loads(raw_line.decode("utf-8-sig" if number == 1 else "utf-8"))
+            except UnicodeDecodeError as error:
+                yield (
+                    number,
+                    _RowError(None, "invalid UTF-8", f"not UTF-8 text at byte {error.start}"),
+                )
+                continue
+            except json.JSONDecodeError as error:
+                yield (
+                    number,
+                    _RowError(
+                        None, "invalid JSON", f"invalid JSON: {error.msg} at column {error.colno}"
+                    ),
+                )
+                continue
+            if not isinstance(record, dict):
+                yield number, _RowError(None, "invalid JSON", "expected a JSON object")
+                continue
+            yield number, record

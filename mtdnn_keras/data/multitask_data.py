@@ -1,0 +1,210 @@
+"""The multi-task `tf.data` pipeline: single-task batches mixed into one stream."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import tensorflow as tf
+
+from mtdnn_keras.data.example_reader import Example
+from mtdnn_keras.data.mixing_strategy import MixingStrategy
+from mtdnn_keras.data.text_pair_encoder import TextPairEncoder, sequence_length
+from mtdnn_keras.tasks.task_definition import TaskDefinition
+
+PADDING_MODES = ("bucket", "batch", "max")
+_BUCKET_BOUNDARIES = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384)
+
+
+class MultiTaskData:
+    """Training batches of several tasks, mixed with `tf.data.Dataset.sample_from_datasets`.
+
+    Every task's examples are tokenised once (cached in memory), shuffled each epoch and
+    batched alone, so a batch holds one task. Batches are padded to their own longest example
+    (`padding="batch"`), additionally grouped by length first (`"bucket"`, the default: less
+    padding, as Hugging Face's `group_by_length`), or padded to the task's maximum length
+    (`"max"`, for comparison). Ranking tasks batch whole groups of `group_size` candidates.
+
+    Each element is `(x, y)`: `x` the encoder inputs `token_ids`, `segment_ids` (int32) and
+    `padding_mask` (bool), each `(batch, length)`; `y = {"task_id": (batch,) int32, "label":
+    (batch,) float32}` with the task's index in `tasks` and the class index or score. The
+    task id is a per-example vector so that `tf.distribute` can split batches across replicas.
+
+    Args:
+        tasks: list of `TaskDefinition`, in model order.
+        train_examples: dict of task name to its training examples.
+        tokenizer: the encoder's keras-hub tokenizer.
+        batch_size: int. Examples per batch (rows; a ranking batch holds
+            `batch_size // group_size` groups).
+        mixing: `MixingStrategy`.
+        padding: str. One of `"bucket"`, `"batch"`, `"max"`.
+        seed: int. Seeds shuffling, grouping and task sampling; the same seed gives the same
+            batches in the same order.
+    """
+
+    def __init__(
+        self,
+        tasks: list[TaskDefinition],
+        train_examples: dict[str, list[Example]],
+        tokenizer,
+        batch_size: int = 32,
+        mixing: MixingStrategy | None = None,
+        padding: str = "bucket",
+        seed: int = 0,
+    ):
+        if padding not in PADDING_MODES:
+            raise ValueError(
+                f"unknown padding {padding!r}; expected one of {', '.join(PADDING_MODES)}"
+            )
+        self.tasks = tasks
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.mixing = mixing or MixingStrategy()
+        self.padding = padding
+        self.seed = seed
+        self._task_datasets = {}
+        self.batch_counts = {}
+        for index, task in enumerate(tasks):
+            dataset, count = self._task_batches(index, task, train_examples[task.name])
+            self._task_datasets[task.name] = dataset
+            self.batch_counts[task.name] = count
+        self.weights = self.mixing.weights(self.batch_counts)
+        self.steps_per_epoch = sum(self.batch_counts.values())
+
+    def dataset(self) -> tf.data.Dataset:
+        """Mixed batches, epoch after epoch without end: `steps_per_epoch` of them make an
+        epoch (each task's batches once, for proportional mixing), and each epoch is shuffled
+        anew. Give `model.fit` `steps_per_epoch`."""
+        names = [task.name for task in self.tasks if self.weights[task.name] > 0]
+        datasets = [self._task_datasets[name] for name in names]
+        weights = [self.weights[name] for name in names]
+        if self.mixing.repeats:
+            datasets = [dataset.repeat() for dataset in datasets]
+        if len(datasets) == 1:
+            mixed = datasets[0]
+        else:
+            mixed = tf.data.Dataset.sample_from_datasets(
+                datasets,
+                weights=weights,
+                seed=self.seed,
+                stop_on_empty_dataset=False,
+                rerandomize_each_iteration=True,
+            )
+        if self.mixing.repeats:
+            mixed = mixed.take(self.steps_per_epoch)
+        return mixed.repeat().prefetch(tf.data.AUTOTUNE)
+
+    def _task_batches(self, index: int, task: TaskDefinition, examples: list[Example]):
+        if not examples:
+            raise ValueError(f"task '{task.name}' has no training examples")
+        encoder = TextPairEncoder(self.tokenizer, task.max_seq_length)
+        if task.type == "ranking":
+            return self._ranking_batches(index, task, examples, encoder)
+        encoded = encoder.dataset(examples, pair=task.is_pair_task).cache()
+        lengths = np.fromiter(encoded.map(sequence_length).as_numpy_iterator(), dtype=np.int64)
+        shuffled = encoded.shuffle(
+            len(examples), seed=self.seed + index, reshuffle_each_iteration=True
+        )
+        if self.padding == "bucket":
+            boundaries = [b for b in _BUCKET_BOUNDARIES if b < task.max_seq_length]
+            batches = shuffled.bucket_by_sequence_length(
+                sequence_length,
+                bucket_boundaries=boundaries,
+                bucket_batch_sizes=[self.batch_size] * (len(boundaries) + 1),
+            )
+            bucket_sizes = np.bincount(np.searchsorted(boundaries, lengths, side="right"))
+            count = int(sum(math.ceil(size / self.batch_size) for size in bucket_sizes))
+        else:
+            shape = [task.max_seq_length] if self.padding == "max" else [None]
+            batches = shuffled.padded_batch(
+                self.batch_size, padded_shapes=({k: shape for k in _FEATURES}, [])
+            )
+            count = math.ceil(len(examples) / self.batch_size)
+        return batches.map(_with_task_id(index)), count
+
+    def _ranking_batches(self, index, task, examples, encoder):
+        groups = ranking_groups(examples, task, random.Random(self.seed + index))
+        rows = [member for group in groups for member in group]
+        per_group = encoder.dataset(rows, pair=task.is_pair_task).padded_batch(
+            task.group_size, padded_shapes=({k: [None] for k in _FEATURES}, [])
+        )
+        groups_per_batch = max(1, self.batch_size // task.group_size)
+        shape = [None, task.max_seq_length] if self.padding == "max" else [None, None]
+        batches = (
+            per_group.cache()
+            .shuffle(len(groups), seed=self.seed + index, reshuffle_each_iteration=True)
+            .padded_batch(groups_per_batch, padded_shapes=({k: shape for k in _FEATURES}, [None]))
+            .map(_flatten_groups)
+        )
+        return batches.map(_with_task_id(index)), math.ceil(len(groups) / groups_per_batch)
+
+
+_FEATURES = ("token_ids", "segment_ids", "padding_mask")
+
+
+def eval_dataset(examples: list[Example], task: TaskDefinition, tokenizer, batch_size: int = 64):
+    """Batches of encoder inputs in file order (no labels), padded to each batch's longest."""
+    encoder = TextPairEncoder(tokenizer, task.max_seq_length)
+    return (
+        encoder.dataset(examples, pair=task.is_pair_task)
+        .map(lambda features, label: features)
+        .padded_batch(batch_size, padded_shapes={k: [None] for k in _FEATURES})
+        .apply(tf.data.experimental.assert_cardinality(math.ceil(len(examples) / batch_size)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def ranking_groups(
+    examples: list[Example], task: TaskDefinition, rng: random.Random
+) -> list[list[Example]]:
+    """Groups of `group_size` candidates, the positive first, labels 1 (positive) and 0.
+
+    Each positive candidate is grouped with negatives of the same query (`text_a`) and, where
+    its query has too few, negatives of other queries drawn with `rng`. GLUE's QNLI (v2) has
+    mostly one candidate per question, so most negatives there come from other questions.
+    """
+    positive = task.labels.index(task.positive_label)
+    negatives_by_query: dict[str, list[Example]] = {}
+    all_negatives = []
+    for example in examples:
+        if example.label != positive:
+            negatives_by_query.setdefault(example.text_a, []).append(example)
+            all_negatives.append(example)
+    if not all_negatives:
+        raise ValueError(f"ranking task '{task.name}' has no negative candidates to rank against")
+    groups = []
+    for example in examples:
+        if example.label != positive:
+            continue
+        own = list(negatives_by_query.get(example.text_a, []))
+        rng.shuffle(own)
+        chosen = own[: task.group_size - 1]
+        while len(chosen) < task.group_size - 1:
+            candidate = rng.choice(all_negatives)
+            if candidate.text_a != example.text_a or len(own) == len(all_negatives):
+                chosen.append(candidate)
+        group = [example, *chosen]
+        groups.append([_relabel(member, 1.0 if i == 0 else 0.0) for i, member in enumerate(group)])
+    if not groups:
+        raise ValueError(
+            f"ranking task '{task.name}' has no positive ('{task.positive_label}') candidates"
+        )
+    return groups
+
+
+def _relabel(example: Example, label: float) -> Example:
+    return Example(example.text_a, example.text_b, label, example.id, example.line)
+
+
+def _flatten_groups(features, labels):
+    flat = {name: tf.reshape(value, [-1, tf.shape(value)[-1]]) for name, value in features.items()}
+    return flat, tf.reshape(labels, [-1])
+
+
+def _with_task_id(index: int):
+    def attach(features, labels):
+        task_ids = tf.fill(tf.shape(labels), tf.constant(index, tf.int32))
+        return features, {"task_id": task_ids, "label": labels}
+
+    return attach

@@ -1,0 +1,192 @@
+"""The multi-task model: one shared BERT encoder, one head per task."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from mtdnn_keras.layers.san_answer_module import SANAnswerModule
+from mtdnn_keras.losses.ranking_loss import listwise_ranking_loss
+from mtdnn_keras.tasks.task_definition import TaskDefinition
+
+
+@keras.saving.register_keras_serializable(package="mtdnn_keras")
+class MTDNNModel(keras.Model):
+    """MT-DNN: a shared keras-hub `BertBackbone` and a named head for each task.
+
+    From [Liu et al., 2019, "Multi-Task Deep Neural Networks for Natural Language
+    Understanding"](https://arxiv.org/abs/1901.11504).
+
+    A functional model from `token_ids`, `segment_ids` and `padding_mask` to a dict keyed by
+    task name: classification logits `(batch, num_labels)` (log-probabilities for a SAN head),
+    a regression score `(batch,)`, or a ranking relevance `Rel(Q, A) = sigmoid(w x)` `(batch,)`.
+    Linear heads read the pooled `[CLS]` vector; the SAN head reads the token vectors.
+
+    `fit` takes batches `(x, y)` with `y = {"task_id": (batch,), "label": (batch,)}`, all rows
+    of one batch from one task (see `mtdnn_keras.data.MultiTaskData`). Each step computes only
+    that task's loss (chosen in the graph, so a regression score never meets a softmax), and
+    with the package's skip-zero-gradient optimizers every other head stays bit-identical.
+
+    Args:
+        backbone: `keras_hub.models.BertBackbone`. The shared encoder.
+        tasks: list of `TaskDefinition` (or their `to_dict()` form with a `name`).
+        san_steps: int. Reasoning steps of SAN heads.
+        san_step_dropout: float. Stochastic prediction dropout of SAN heads.
+
+    Examples:
+    ```python
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=100, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32
+    )
+    tasks = TaskRegistry.builtin().resolve("rte,stsb")
+    model = MTDNNModel(backbone, tasks)
+    model.compile(optimizer=make_optimizer("adamax", 5e-5))
+    outputs = model.predict({"token_ids": ids, "segment_ids": segments, "padding_mask": mask})
+    outputs["rte"].shape  # (batch, 2)
+    ```
+    """
+
+    def __init__(self, backbone, tasks, san_steps=5, san_step_dropout=0.1, **kwargs):
+        tasks = [
+            task
+            if isinstance(task, TaskDefinition)
+            else TaskDefinition.from_dict(
+                task["name"], {k: v for k, v in task.items() if k != "name"}
+            )
+            for task in tasks
+        ]
+        # === Layers ===
+        self.backbone = backbone
+        self.task_dropouts = {}
+        self.task_heads = {}
+        for task in tasks:
+            self.task_dropouts[task.name] = keras.layers.Dropout(
+                task.dropout, name=f"{task.name}_dropout"
+            )
+            if task.head == "san":
+                self.task_heads[task.name] = SANAnswerModule(
+                    num_classes=task.num_outputs,
+                    hidden_dim=backbone.hidden_dim,
+                    num_steps=san_steps,
+                    step_dropout=san_step_dropout,
+                    dropout=task.dropout,
+                    dtype="float32",
+                    name=f"{task.name}_head",
+                )
+            else:
+                self.task_heads[task.name] = keras.layers.Dense(
+                    task.num_outputs, dtype="float32", name=f"{task.name}_head"
+                )
+
+        # === Functional Model ===
+        inputs = {
+            "token_ids": keras.Input(shape=(None,), dtype="int32", name="token_ids"),
+            "segment_ids": keras.Input(shape=(None,), dtype="int32", name="segment_ids"),
+            "padding_mask": keras.Input(shape=(None,), dtype="bool", name="padding_mask"),
+        }
+        encoded = backbone(inputs)
+        outputs = {}
+        for task in tasks:
+            head = self.task_heads[task.name]
+            dropout = self.task_dropouts[task.name]
+            if task.head == "san":
+                out = head(
+                    dropout(encoded["sequence_output"]),
+                    inputs["segment_ids"],
+                    inputs["padding_mask"],
+                )
+            else:
+                out = head(dropout(encoded["pooled_output"]))
+            if task.type == "regression":
+                out = ops.squeeze(out, -1)
+            elif task.type == "ranking":
+                out = ops.sigmoid(ops.squeeze(out, -1))
+            outputs[task.name] = out
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.tasks = tasks
+        self.san_steps = san_steps
+        self.san_step_dropout = san_step_dropout
+        self.task_names = [task.name for task in tasks]
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.task_loss_trackers = [
+            keras.metrics.Mean(name=f"{name}_loss") for name in self.task_names
+        ]
+
+    def get_config(self):
+        return {
+            "backbone": keras.layers.serialize(self.backbone),
+            "tasks": [{"name": task.name, **task.to_dict()} for task in self.tasks],
+            "san_steps": self.san_steps,
+            "san_step_dropout": self.san_step_dropout,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, *self.task_loss_trackers]
+
+    def task_loss(self, task_id, outputs, labels):
+        """The loss of the task numbered `task_id` (a scalar tensor), computed for it alone."""
+        branches = [self._loss_fn(task, outputs[task.name], labels) for task in self.tasks]
+        if len(branches) == 1:
+            return branches[0]()
+        return tf.switch_case(task_id, branches)
+
+    @staticmethod
+    def _loss_fn(task, output, labels):
+        def loss():
+            output32 = ops.cast(output, "float32")
+            if task.type == "regression":
+                return ops.mean(ops.square(output32 - labels))
+            if task.type == "ranking":
+                return listwise_ranking_loss(output32, labels, task.group_size, task.ranking_gamma)
+            return ops.mean(
+                keras.losses.sparse_categorical_crossentropy(
+                    ops.cast(labels, "int32"), output32, from_logits=True
+                )
+            )
+
+        return loss
+
+    def _step_loss(self, data, training):
+        x, y = data
+        task_id = ops.cast(y["task_id"][0], "int32")  # a batch holds one task
+        outputs = self(x, training=training)
+        loss = self.task_loss(task_id, outputs, ops.cast(y["label"], "float32"))
+        return task_id, loss
+
+    def _track(self, task_id, loss):
+        self.loss_tracker.update_state(loss)
+        for index, tracker in enumerate(self.task_loss_trackers):
+            tracker.update_state(loss, sample_weight=ops.cast(ops.equal(task_id, index), "float32"))
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            task_id, loss = self._step_loss(data, training=True)
+            # Gradients are summed over replicas; scale so that their sum is the mean.
+            scaled = loss / tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = self.optimizer.scale_loss(scaled)
+        variables = self.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        gradients = [ops.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)]
+        self.optimizer.apply(gradients, variables)
+        return self._track(task_id, loss)
+
+    def test_step(self, data):
+        task_id, loss = self._step_loss(data, training=False)
+        return self._track(task_id, loss)
+
+    def task_submodel(self, task_name):
+        """A model from the same inputs to one task's output, sharing this model's weights."""
+        if task_name not in self.task_names:
+            raise KeyError(f"no task {task_name!r} in this model; it has {self.task_names}")
+        return keras.Model(self.input, self.output[task_name])

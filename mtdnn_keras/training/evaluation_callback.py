@@ -1,0 +1,79 @@
+"""Evaluates after each epoch, logs per-task scores and keeps the best model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from mtdnn_keras.metrics.glue_metrics import mean_score
+from mtdnn_keras.models.model_directory import (
+    MODEL_FILE,
+    save_model_atomically,
+    write_json_atomically,
+)
+from mtdnn_keras.training.evaluator import Evaluator, format_table
+
+
+class EvaluationCallback(keras.callbacks.Callback):
+    """After each epoch: scores every dev set, writes them to TensorBoard (one run per task
+    under `log_dir`), and when the mean score is the best so far saves the model to
+    `output_dir/model.keras` and the scores to `output_dir/metrics.json`, both atomically.
+
+    Args:
+        evaluator: `Evaluator`.
+        output_dir: the run's output folder.
+        log_dir: TensorBoard folder; `None` for no logs.
+        max_steps: stop training after this many optimizer steps (`None`: no limit).
+    """
+
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        output_dir: str,
+        log_dir: str | None = None,
+        max_steps: int | None = None,
+    ):
+        super().__init__()
+        self.evaluator = evaluator
+        self.output_dir = Path(output_dir)
+        self.log_dir = log_dir
+        self.max_steps = max_steps
+        self.best_score = None
+        self.best_results = None
+        self.history = []
+        self._writers = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.max_steps is not None and int(self.model.optimizer.iterations) >= self.max_steps:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        results = self.evaluator.evaluate(self.model)
+        score = mean_score(results) if results else None
+        step = int(self.model.optimizer.iterations)
+        self.history.append({"epoch": epoch + 1, "step": step, "mean": score, "metrics": results})
+        self._log(results, step)
+        print(f"\nepoch {epoch + 1}, step {step}: dev scores (mean {score:.2f})" if results else "")
+        if results:
+            print(format_table(results))
+        if self.best_score is None or score is None or score > self.best_score:
+            self.best_score = score
+            self.best_results = results
+            save_model_atomically(self.model, self.output_dir / MODEL_FILE)
+            write_json_atomically(results, self.output_dir / "metrics.json")
+        write_json_atomically(self.history, self.output_dir / "eval_history.json")
+
+    def _log(self, results, step):
+        if self.log_dir is None:
+            return
+        for name, metrics in results.items():
+            if name not in self._writers:
+                self._writers[name] = tf.summary.create_file_writer(
+                    str(Path(self.log_dir) / "eval" / name)
+                )
+            with self._writers[name].as_default():
+                for metric, value in metrics.items():
+                    tf.summary.scalar(metric, value, step=step)
+            self._writers[name].flush()

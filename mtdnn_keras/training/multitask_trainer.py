@@ -1,0 +1,256 @@
+"""Multi-task training, evaluation and prediction: the Python API under the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+
+from mtdnn_keras.data.example_reader import DataError
+from mtdnn_keras.data.mixing_strategy import MixingStrategy
+from mtdnn_keras.data.multitask_data import MultiTaskData
+from mtdnn_keras.data.task_files import check_files_exist, read_split, split_path
+from mtdnn_keras.encoders.encoder_loader import load_encoder
+from mtdnn_keras.models.model_directory import (
+    CONFIG_FILE,
+    TOKENIZER_DIR,
+    load_model_directory,
+    save_tokenizer_atomically,
+    write_json_atomically,
+)
+from mtdnn_keras.models.mtdnn_model import MTDNNModel
+from mtdnn_keras.optimizers.linear_warmup_decay import LinearWarmupDecay
+from mtdnn_keras.optimizers.skip_zero_gradient import make_optimizer
+from mtdnn_keras.tasks.task_definition import TaskDefinition
+from mtdnn_keras.tasks.task_registry import TaskRegistry
+from mtdnn_keras.training.evaluation_callback import EvaluationCallback
+from mtdnn_keras.training.evaluator import EvalSet, Evaluator, format_table
+from mtdnn_keras.training.training_config import TrainingConfig
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What `fit` produced: the best dev scores, the trained model and the run's figures."""
+
+    metrics: dict[str, dict[str, float]]
+    model: MTDNNModel
+    steps: int
+    seconds: float
+    train_examples: dict[str, int]
+    output_dir: str
+
+
+def resolve_tasks(
+    spec: str, task_file: str | None = None, max_seq_length: int | None = None
+) -> list[TaskDefinition]:
+    """Task definitions for a comma-separated list of tasks and groups."""
+    registry = TaskRegistry.builtin()
+    if task_file:
+        registry = registry.with_file(task_file)
+    tasks = registry.resolve(spec)
+    if max_seq_length is not None:
+        tasks = [dataclasses.replace(task, max_seq_length=max_seq_length) for task in tasks]
+    return tasks
+
+
+def load_eval_sets(tasks, data_dir, eval_files, skip_bad_rows=False) -> list[EvalSet]:
+    """The labeled dev sets of `tasks` (and their extra dev sets, such as MNLI mismatched)."""
+    wanted = []  # (set name, task, path)
+    for task in tasks:
+        wanted.append(
+            (task.name, task, split_path(task, "dev", data_dir, eval_files.get(task.name)))
+        )
+        if task.name not in eval_files and data_dir is not None:
+            for key, relative in task.extra_dev.items():
+                wanted.append((f"{task.name}-{key}", task, Path(data_dir) / relative))
+    check_files_exist({f"{name} dev": path for name, _, path in wanted})
+    sets = []
+    for name, task, path in wanted:
+        result = read_split(task, path, "dev", skip_bad_rows)
+        _report_skipped(result)
+        sets.append(EvalSet(name, task, result.examples))
+    return sets
+
+
+def fit(config: TrainingConfig) -> FitResult:
+    """Trains one MT-DNN model on all of `config.tasks` jointly (the paper's Algorithm 1).
+
+    Writes to `config.output_dir`: `model.keras` (the best epoch by the mean dev score),
+    `tokenizer/`, `metrics.json` (`{task: {metric: value}}`, 0-100), `eval_history.json`,
+    `training_config.json` and TensorBoard logs under `logs/`.
+    """
+    started = time.time()
+    keras.utils.set_random_seed(config.seed)
+    mixing = MixingStrategy.parse(config.mixing)
+    tasks = resolve_tasks(config.tasks, config.task_file, config.max_seq_length)
+    output_dir = _prepare_output_dir(config.output_dir)
+
+    train_paths = {
+        t.name: split_path(t, "train", config.data_dir, config.train_files.get(t.name))
+        for t in tasks
+    }
+    check_files_exist({f"{name} train": path for name, path in train_paths.items()})
+    eval_sets = load_eval_sets(tasks, config.data_dir, config.eval_files, config.skip_bad_rows)
+    train_examples = {}
+    for task in tasks:
+        result = read_split(
+            task,
+            train_paths[task.name],
+            "train",
+            config.skip_bad_rows,
+            config.max_train_examples.get(task.name),
+            config.seed,
+        )
+        _report_skipped(result)
+        train_examples[task.name] = result.examples
+
+    backbone, tokenizer = load_encoder(config.encoder)
+    data = MultiTaskData(
+        tasks, train_examples, tokenizer, config.batch_size, mixing, config.padding, config.seed
+    )
+    total_steps = data.steps_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps)
+    epochs = math.ceil(total_steps / data.steps_per_epoch)
+
+    model = MTDNNModel(backbone, tasks)
+    schedule = LinearWarmupDecay(
+        config.learning_rate, total_steps, int(config.warmup_fraction * total_steps)
+    )
+    model.compile(
+        optimizer=make_optimizer(config.optimizer, schedule, config.weight_decay, config.clipnorm)
+    )
+
+    save_tokenizer_atomically(tokenizer, output_dir / TOKENIZER_DIR)
+    write_json_atomically(
+        {
+            **dataclasses.asdict(config),
+            "steps_per_epoch": data.steps_per_epoch,
+            "total_steps": total_steps,
+            "batch_counts": data.batch_counts,
+            "mixing_weights": data.weights,
+            "train_examples": {name: len(examples) for name, examples in train_examples.items()},
+        },
+        output_dir / CONFIG_FILE,
+    )
+    print(
+        f"training {', '.join(t.name for t in tasks)} on {sum(map(len, train_examples.values()))} examples: "
+        f"{data.steps_per_epoch} steps/epoch, {total_steps} steps, mixing {mixing}"
+    )
+    evaluation = EvaluationCallback(
+        Evaluator(eval_sets, tokenizer, config.eval_batch_size),
+        str(output_dir),
+        log_dir=str(output_dir / "logs"),
+        max_steps=total_steps,
+    )
+    model.fit(
+        data.dataset(),
+        epochs=epochs,
+        steps_per_epoch=data.steps_per_epoch,
+        callbacks=[
+            evaluation,
+            keras.callbacks.TensorBoard(str(output_dir / "logs" / "train"), update_freq=50),
+        ],
+        verbose=config.verbose,
+    )
+    seconds = time.time() - started
+    print(
+        f"\nbest dev scores ({output_dir / 'metrics.json'}):\n{format_table(evaluation.best_results)}"
+    )
+    return FitResult(
+        metrics=evaluation.best_results,
+        model=model,
+        steps=int(model.optimizer.iterations),
+        seconds=seconds,
+        train_examples={name: len(examples) for name, examples in train_examples.items()},
+        output_dir=str(output_dir),
+    )
+
+
+def evaluate(
+    model_dir: str,
+    tasks: str | None = None,
+    data_dir: str | None = None,
+    eval_files: dict[str, str] | None = None,
+    output: str | None = None,
+    skip_bad_rows: bool = False,
+    batch_size: int = 64,
+) -> dict[str, dict[str, float]]:
+    """Scores a trained model on labeled files of its tasks; writes `output` as JSON if given."""
+    model, tokenizer = load_model_directory(model_dir)
+    eval_files = eval_files or {}
+    chosen = _model_tasks(model, tasks or ",".join(eval_files) or None)
+    eval_sets = load_eval_sets(chosen, data_dir, eval_files, skip_bad_rows)
+    results = Evaluator(eval_sets, tokenizer, batch_size).evaluate(model)
+    if output:
+        write_json_atomically(results, output)
+    return results
+
+
+def predict_file(
+    model_dir: str,
+    task_name: str,
+    input_path: str,
+    output_path: str,
+    skip_bad_rows: bool = False,
+    batch_size: int = 64,
+) -> int:
+    """Predicts a file in the task's test format. Writes a GLUE submission TSV (`index`,
+    `prediction`) for `.tsv` outputs, else JSON lines with probabilities or scores.
+    Returns the number of predictions."""
+    from mtdnn_keras.inference.predictor import Predictor
+
+    predictor = Predictor.load(model_dir, batch_size)
+    (task,) = _model_tasks(predictor.model, task_name)
+    examples = read_split(task, Path(input_path), "test", skip_bad_rows).examples
+    records = predictor.predict_examples(task.name, examples)
+    output_path = Path(output_path)
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output_path.with_name(f".{output_path.name}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        if output_path.suffix == ".tsv":
+            handle.write("index\tprediction\n")
+            for example, record in zip(examples, records):
+                value = f"{record['score']:.3f}" if task.type == "regression" else record["label"]
+                handle.write(f"{example.id}\t{value}\n")
+        else:
+            for example, record in zip(examples, records):
+                handle.write(json.dumps({"id": example.id, **record}) + "\n")
+    os.replace(temporary, output_path)
+    return len(examples)
+
+
+def _model_tasks(model: MTDNNModel, spec: str | None) -> list[TaskDefinition]:
+    if spec is None:
+        return list(model.tasks)
+    by_name = {task.name: task for task in model.tasks}
+    chosen = []
+    for name in filter(None, (n.strip() for n in spec.split(","))):
+        if name not in by_name:
+            raise DataError(
+                "model", None, "task", f"the model has no task '{name}'; it has {list(by_name)}"
+            )
+        chosen.append(by_name[name])
+    return chosen
+
+
+def _prepare_output_dir(path: str) -> Path:
+    directory = Path(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        raise OSError(f"output folder {directory} is not writable: {error.strerror}") from None
+    return directory
+
+
+def _report_skipped(result) -> None:
+    if result.skipped:
+        print(f"warning: {result.summary()}")

@@ -1,0 +1,62 @@
+"""Everything one training run needs, as one typed record."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mtdnn_keras.encoders.encoder_loader import DEFAULT_ENCODER
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """Options of `fit` (the CLI's flags have the same names).
+
+    Args:
+        tasks: comma-separated task and group names (`rte,mrpc` or `glue`).
+        output_dir: where the model, metrics and logs are written.
+        data_dir: root of the task files (`files` in the task definitions are relative to it).
+        task_file: a YAML file of further task definitions.
+        train_files / eval_files: task name to a file in that task's official format, in
+            place of the one under `data_dir`.
+        encoder: `minilm` (default, offline), a local preset or Hugging Face folder, or a
+            keras-hub preset name.
+        epochs, max_steps: length of training; `max_steps` stops earlier when set.
+        batch_size: examples per batch.
+        max_seq_length: overrides every task's own maximum length when set.
+        max_train_examples: task name to a number of training examples to sample (seeded),
+            for large sets such as SST-2.
+        mixing: a `MixingStrategy` string: `proportional`, `uniform`, `temperature:T`,
+            `weights:a=..,b=..`.
+        padding: `bucket` (default), `batch` or `max` (see `MultiTaskData`).
+        optimizer: `adamax` (paper) or `adamw`.
+        learning_rate, warmup_fraction, weight_decay, clipnorm: the optimisation (paper:
+            5e-5, 10% linear warm-up then linear decay, gradient norm clipped to 1).
+        seed: seeds weights of new heads, data order and task sampling.
+        skip_bad_rows: skip and count unreadable rows instead of stopping at the first.
+        eval_batch_size: batch size for evaluation.
+        verbose: Keras progress output (1 bar, 2 a line per epoch, 0 none).
+    """
+
+    tasks: str
+    output_dir: str
+    data_dir: str | None = None
+    task_file: str | None = None
+    train_files: dict[str, str] = dataclasses.field(default_factory=dict)
+    eval_files: dict[str, str] = dataclasses.field(default_factory=dict)
+    encoder: str = DEFAULT_ENCODER
+    epochs: int = 3
+    max_steps: int | None = None
+    batch_size: int = 32
+    max_seq_length: int | None = None
+    max_train_examples: dict[str, int] = dataclasses.field(default_factory=dict)
+    mixing: str = "proportional"
+    padding: str = "bucket"
+    optimizer: str = "adamax"
+    learning_rate: float = 5e-5
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    clipnorm: float = 1.0
+    seed: int = 0
+    skip_bad_rows: bool = False
+    eval_batch_size: int = 64
+    verbose: int = 1

@@ -1,0 +1,56 @@
+"""Shared fixtures: the real data beside the project, and tiny encoders built once."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO.parent / "shared" / "data"
+GLUE_DIR = DATA_DIR / "glue"
+
+
+def require_data(*parts: str) -> Path:
+    """The path under ../shared/data, or skip the test when it is absent."""
+    path = DATA_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not found at {path} (../shared/data beside the project)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def minilm_tokenizer():
+    from mtdnn_keras.encoders.encoder_loader import encoder_location, load_tokenizer
+
+    return load_tokenizer(encoder_location("minilm"))
+
+
+def tiny_backbone(vocabulary_size: int, seed: int = 0):
+    import keras
+    import keras_hub
+
+    keras.utils.set_random_seed(seed)
+    return keras_hub.models.BertBackbone(
+        vocabulary_size=vocabulary_size,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=512,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory, minilm_tokenizer):
+    """A keras-hub preset folder: a tiny random BERT with MiniLM's real vocabulary."""
+    directory = tmp_path_factory.mktemp("tiny_encoder")
+    tiny_backbone(minilm_tokenizer.vocabulary_size()).save_to_preset(str(directory))
+    minilm_tokenizer.save_to_preset(str(directory))
+    return directory
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
