@@ -62,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         help="proportional | uniform | temperature:T | weights:task=w,...",
     )
     fit.add_argument("--padding", default="bucket", choices=["bucket", "batch", "max"])
+    fit.add_argument(
+        "--pooling",
+        default="auto",
+        choices=["auto", "cls", "mean"],
+        help="what linear heads read: [CLS] (paper) or mean of tokens; auto: mean for minilm",
+    )
     fit.add_argument("--optimizer", default="adamax", choices=["adamax", "adamw"])
     fit.add_argument("--learning-rate", type=float, default=5e-5)
     fit.add_argument("--warmup-fraction", type=float, default=0.1)
@@ -156,6 +162,7 @@ def _run(args) -> int:
             max_train_examples=_pairs(args.max_train_examples, "--max-train-examples", int),
             mixing=args.mixing,
             padding=args.padding,
+            pooling=args.pooling,
             optimizer=args.optimizer,
             learning_rate=args.learning_rate,
             warmup_fraction=args.warmup_fraction,

@@ -4,7 +4,6 @@ import json
 
 import pytest
 from conftest import require_data, write_lines
-
 from mtdnn_keras.cli.main import main
 
 

@@ -80,13 +80,15 @@ def test_inactive_heads_stay_bit_identical(optimizer):
         after = head_weights(model, name)
         same = all(np.array_equal(a, b) for a, b in zip(before[name], after))
         assert same == (name != "stsb"), name
-    # a second task's step moves its own head and still leaves the others alone
+    # a second task's step moves its own head and leaves the others alone, stsb included,
+    # whose optimizer momentum is non-zero by now
+    before["stsb"] = head_weights(model, "stsb")
     x, y = batch(names.index("mnli"), [0, 1, 2, 1])
     model.fit(tf.data.Dataset.from_tensors((x, y)), verbose=0)
     assert not all(
         np.array_equal(a, b) for a, b in zip(before["mnli"], head_weights(model, "mnli"))
     )
-    for name in ("rte", "cola", "qnli_ranking"):
+    for name in ("rte", "cola", "qnli_ranking", "stsb"):
         assert all(np.array_equal(a, b) for a, b in zip(before[name], head_weights(model, name))), (
             name
         )
@@ -141,3 +143,50 @@ def test_linear_warmup_then_decay():
     assert (
         LinearWarmupDecay.from_config(schedule.get_config()).get_config() == schedule.get_config()
     )
+
+
+def test_mean_pooling_ignores_padding_and_round_trips():
+    model = MTDNNModel(
+        tiny_backbone(VOCAB), TaskRegistry.builtin().resolve("rte,stsb"), pooling="mean"
+    )
+    x = inputs()
+    changed = {k: v.copy() for k, v in x.items()}
+    changed["token_ids"][0, -2:] = 7  # row 0's padded positions
+    out, out_changed = model.predict(x, verbose=0), model.predict(changed, verbose=0)
+    np.testing.assert_allclose(out_changed["rte"], out["rte"], atol=1e-6)
+    clone = MTDNNModel.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    assert clone.pooling == "mean"
+    np.testing.assert_allclose(clone.predict(x, verbose=0)["stsb"], out["stsb"], atol=1e-6)
+    with pytest.raises(ValueError, match="unknown pooling"):
+        MTDNNModel(tiny_backbone(VOCAB), TaskRegistry.builtin().resolve("rte"), pooling="max")
+
+
+@pytest.mark.parametrize(
+    "name, reference", [("adamax", keras.optimizers.Adamax), ("adamw", keras.optimizers.AdamW)]
+)
+def test_per_variable_steps_match_keras_on_a_variable_updated_every_step(name, reference):
+    """With a gradient at every step the per-variable count equals Keras' global step."""
+    ours = make_optimizer(name, 1e-2, weight_decay=0.01, clipnorm=None)
+    theirs = reference(learning_rate=1e-2, weight_decay=0.01)
+    a, b = (
+        keras.Variable(np.ones(3, "float32"), name="kernel"),
+        keras.Variable(np.ones(3, "float32"), name="kernel"),
+    )
+    for step in range(4):
+        gradient = np.array([0.5, -1.0, 2.0], "float32") * (step + 1)
+        ours.apply([gradient], [a])
+        theirs.apply([gradient], [b])
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5)
+
+
+def test_a_head_first_updated_late_gets_a_first_step_bias_correction():
+    optimizer = make_optimizer("adamax", 1e-2, weight_decay=0.0, clipnorm=None)
+    shared, head = keras.Variable(np.ones(2, "float32")), keras.Variable(np.ones(2, "float32"))
+    zero, gradient = np.zeros(2, "float32"), np.array([1.0, -1.0], "float32")
+    for _ in range(50):
+        optimizer.apply([gradient, zero], [shared, head])
+    np.testing.assert_array_equal(head.numpy(), [1.0, 1.0])  # untouched while inactive
+    optimizer.apply([gradient, gradient], [shared, head])
+    # Adamax's first step moves each weight by exactly the learning rate (m / (1 - b1) = g)
+    np.testing.assert_allclose(head.numpy(), [1.0 - 1e-2, 1.0 + 1e-2], rtol=1e-5)

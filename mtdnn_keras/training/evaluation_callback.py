@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import keras
@@ -51,14 +52,16 @@ class EvaluationCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         results = self.evaluator.evaluate(self.model)
-        score = mean_score(results) if results else None
+        score = mean_score(results)
+        if math.isnan(score):
+            score = -math.inf  # a diverged epoch never counts as the best
         step = int(self.model.optimizer.iterations)
         self.history.append({"epoch": epoch + 1, "step": step, "mean": score, "metrics": results})
         self._log(results, step)
-        print(f"\nepoch {epoch + 1}, step {step}: dev scores (mean {score:.2f})" if results else "")
-        if results:
-            print(format_table(results))
-        if self.best_score is None or score is None or score > self.best_score:
+        print(
+            f"\nepoch {epoch + 1}, step {step}: dev scores (mean {score:.2f})\n{format_table(results)}"
+        )
+        if self.best_score is None or score > self.best_score:
             self.best_score = score
             self.best_results = results
             save_model_atomically(self.model, self.output_dir / MODEL_FILE)

@@ -15,9 +15,10 @@ from mtdnn_keras.data.example_reader import DataError
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.data.multitask_data import MultiTaskData
 from mtdnn_keras.data.task_files import check_files_exist, read_split, split_path
-from mtdnn_keras.encoders.encoder_loader import load_encoder
+from mtdnn_keras.encoders.encoder_loader import PACKAGED_ENCODERS, load_encoder
 from mtdnn_keras.models.model_directory import (
     CONFIG_FILE,
+    MODEL_FILE,
     TOKENIZER_DIR,
     load_model_directory,
     save_tokenizer_atomically,
@@ -56,6 +57,13 @@ def resolve_tasks(
     if max_seq_length is not None:
         tasks = [dataclasses.replace(task, max_seq_length=max_seq_length) for task in tasks]
     return tasks
+
+
+def resolve_pooling(pooling: str, encoder: str) -> str:
+    """`auto` is mean pooling for the packaged MiniLM sentence encoder, `[CLS]` otherwise."""
+    if pooling != "auto":
+        return pooling
+    return "mean" if encoder.lower() in PACKAGED_ENCODERS else "cls"
 
 
 def load_eval_sets(tasks, data_dir, eval_files, skip_bad_rows=False) -> list[EvalSet]:
@@ -118,13 +126,13 @@ def fit(config: TrainingConfig) -> FitResult:
         total_steps = min(total_steps, config.max_steps)
     epochs = math.ceil(total_steps / data.steps_per_epoch)
 
-    model = MTDNNModel(backbone, tasks)
+    model = MTDNNModel(backbone, tasks, pooling=resolve_pooling(config.pooling, config.encoder))
     schedule = LinearWarmupDecay(
         config.learning_rate, total_steps, int(config.warmup_fraction * total_steps)
     )
-    model.compile(
-        optimizer=make_optimizer(config.optimizer, schedule, config.weight_decay, config.clipnorm)
-    )
+    # No XLA: batches come in many lengths, and XLA would compile each shape anew on a GPU.
+    optimizer = make_optimizer(config.optimizer, schedule, config.weight_decay, config.clipnorm)
+    model.compile(optimizer=optimizer, jit_compile=False)
 
     save_tokenizer_atomically(tokenizer, output_dir / TOKENIZER_DIR)
     write_json_atomically(
@@ -159,13 +167,15 @@ def fit(config: TrainingConfig) -> FitResult:
         verbose=config.verbose,
     )
     seconds = time.time() - started
+    steps = int(model.optimizer.iterations)
+    model = keras.saving.load_model(output_dir / MODEL_FILE)  # the best epoch's, as metrics.json
     print(
         f"\nbest dev scores ({output_dir / 'metrics.json'}):\n{format_table(evaluation.best_results)}"
     )
     return FitResult(
         metrics=evaluation.best_results,
         model=model,
-        steps=int(model.optimizer.iterations),
+        steps=steps,
         seconds=seconds,
         train_examples={name: len(examples) for name, examples in train_examples.items()},
         output_dir=str(output_dir),

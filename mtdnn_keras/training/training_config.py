@@ -28,6 +28,9 @@ class TrainingConfig:
         mixing: a `MixingStrategy` string: `proportional`, `uniform`, `temperature:T`,
             `weights:a=..,b=..`.
         padding: `bucket` (default), `batch` or `max` (see `MultiTaskData`).
+        pooling: what linear heads read: `cls` (the paper's pooled `[CLS]`) or `mean` (masked
+            mean of the token vectors). `auto` (default) is `mean` for the MiniLM sentence
+            encoder, which was trained with mean pooling, and `cls` for any other encoder.
         optimizer: `adamax` (paper) or `adamw`.
         learning_rate, warmup_fraction, weight_decay, clipnorm: the optimisation (paper:
             5e-5, 10% linear warm-up then linear decay, gradient norm clipped to 1).
@@ -51,6 +54,7 @@ class TrainingConfig:
     max_train_examples: dict[str, int] = dataclasses.field(default_factory=dict)
     mixing: str = "proportional"
     padding: str = "bucket"
+    pooling: str = "auto"
     optimizer: str = "adamax"
     learning_rate: float = 5e-5
     warmup_fraction: float = 0.1
