@@ -71,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--optimizer", default="adamax", choices=["adamax", "adamw"])
     fit.add_argument("--learning-rate", type=float, default=5e-5)
     fit.add_argument("--warmup-fraction", type=float, default=0.1)
+    fit.add_argument("--weight-decay", type=float, default=0.01)
+    fit.add_argument(
+        "--clipnorm", type=float, default=1.0, help="clip the global gradient norm to this"
+    )
+    fit.add_argument("--eval-batch-size", type=int, default=64)
+    fit.add_argument(
+        "--select-by",
+        metavar="TASKS",
+        help="dev sets whose mean picks the best epoch (default: all)",
+    )
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--skip-bad-rows", action="store_true", help="skip and count unreadable rows")
     fit.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
@@ -166,6 +176,10 @@ def _run(args) -> int:
             optimizer=args.optimizer,
             learning_rate=args.learning_rate,
             warmup_fraction=args.warmup_fraction,
+            weight_decay=args.weight_decay,
+            clipnorm=args.clipnorm,
+            eval_batch_size=args.eval_batch_size,
+            select_by=args.select_by,
             seed=args.seed,
             skip_bad_rows=args.skip_bad_rows,
             verbose=args.verbose,

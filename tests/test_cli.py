@@ -71,6 +71,8 @@ def trained(small_glue, tiny_encoder_dir, tmp_path_factory):
             f"polarity={polarity}",
             "--learning-rate",
             "3e-3",
+            "--select-by",
+            "rte,stsb,polarity",
             "--verbose",
             "0",
         ]
@@ -90,7 +92,12 @@ def test_fit_writes_model_metrics_and_logs(trained):
     assert metrics["polarity"]["accuracy"] > 50.0  # the trivially separable toy task is learned
     config = json.loads((out / "training_config.json").read_text())
     assert config["train_examples"] == {"rte": 60, "stsb": 60, "cola": 60, "polarity": 160}
-    assert len(json.loads((out / "eval_history.json").read_text())) == 3
+    history = json.loads((out / "eval_history.json").read_text())
+    assert len(history) == 3
+    best = max(history, key=lambda epoch: epoch["mean"])  # the first of equals wins
+    assert best["metrics"] == metrics
+    selected = [best["metrics"][t] for t in ("rte", "stsb", "polarity")]
+    assert best["mean"] == pytest.approx(sum(sum(m.values()) / len(m) for m in selected) / 3)
     assert (out / "model.keras").is_file() and (out / "tokenizer" / "tokenizer.json").is_file()
     assert any((out / "logs" / "eval" / "rte").iterdir())  # per-task TensorBoard runs
 

@@ -95,6 +95,10 @@ class MultiTaskData:
             mixed = mixed.take(self.steps_per_epoch)
         return mixed.repeat().prefetch(tf.data.AUTOTUNE)
 
+    def task_batches(self, name: str) -> tf.data.Dataset:
+        """One epoch of one task's batches, before mixing (`batch_counts[name]` of them)."""
+        return self._task_datasets[name]
+
     def _task_batches(self, index: int, task: TaskDefinition, examples: list[Example]):
         if not examples:
             raise ValueError(f"task '{task.name}' has no training examples")

@@ -55,7 +55,7 @@ def write_json_atomically(data, path: str | Path) -> None:
 
 
 def load_model_directory(directory: str | Path):
-    """`(model, tokenizer)` from a folder written by `fit` (or `finetune`)."""
+    """`(model, tokenizer)` from a folder written by `fit`."""
     directory = Path(directory)
     model_path = directory / MODEL_FILE
     if not model_path.is_file():

@@ -19,14 +19,16 @@ from mtdnn_keras.training.evaluator import Evaluator, format_table
 
 class EvaluationCallback(keras.callbacks.Callback):
     """After each epoch: scores every dev set, writes them to TensorBoard (one run per task
-    under `log_dir`), and when the mean score is the best so far saves the model to
-    `output_dir/model.keras` and the scores to `output_dir/metrics.json`, both atomically.
+    under `log_dir`), and when the mean score (over `select_by`, or all sets) is the best so
+    far saves the model to `output_dir/model.keras` and the scores to
+    `output_dir/metrics.json`, both atomically.
 
     Args:
         evaluator: `Evaluator`.
         output_dir: the run's output folder.
         log_dir: TensorBoard folder; `None` for no logs.
         max_steps: stop training after this many optimizer steps (`None`: no limit).
+        select_by: names of the dev sets whose mean picks the best epoch (`None`: all).
     """
 
     def __init__(
@@ -35,12 +37,14 @@ class EvaluationCallback(keras.callbacks.Callback):
         output_dir: str,
         log_dir: str | None = None,
         max_steps: int | None = None,
+        select_by: list[str] | None = None,
     ):
         super().__init__()
         self.evaluator = evaluator
         self.output_dir = Path(output_dir)
         self.log_dir = log_dir
         self.max_steps = max_steps
+        self.select_by = select_by
         self.best_score = None
         self.best_results = None
         self.history = []
@@ -52,7 +56,8 @@ class EvaluationCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         results = self.evaluator.evaluate(self.model)
-        score = mean_score(results)
+        chosen = {n: r for n, r in results.items() if self.select_by is None or n in self.select_by}
+        score = mean_score(chosen)
         if math.isnan(score):
             score = -math.inf  # a diverged epoch never counts as the best
         step = int(self.model.optimizer.iterations)

@@ -155,6 +155,7 @@ def fit(config: TrainingConfig) -> FitResult:
         str(output_dir),
         log_dir=str(output_dir / "logs"),
         max_steps=total_steps,
+        select_by=_select_by(config.select_by, eval_sets),
     )
     model.fit(
         data.dataset(),
@@ -247,6 +248,19 @@ def _model_tasks(model: MTDNNModel, spec: str | None) -> list[TaskDefinition]:
             )
         chosen.append(by_name[name])
     return chosen
+
+
+def _select_by(spec: str | None, eval_sets: list[EvalSet]) -> list[str] | None:
+    if not spec:
+        return None
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    known = [eval_set.name for eval_set in eval_sets]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(
+            f"--select-by names {unknown}, which are not dev sets of this run ({known})"
+        )
+    return names
 
 
 def _prepare_output_dir(path: str) -> Path:

@@ -34,6 +34,9 @@ class TrainingConfig:
         optimizer: `adamax` (paper) or `adamw`.
         learning_rate, warmup_fraction, weight_decay, clipnorm: the optimisation (paper:
             5e-5, 10% linear warm-up then linear decay, gradient norm clipped to 1).
+        select_by: comma-separated dev sets whose mean score picks the best epoch (default:
+            all). WNLI's dev set is adversarial to its training set, so GLUE runs often leave
+            it out.
         seed: seeds weights of new heads, data order and task sampling.
         skip_bad_rows: skip and count unreadable rows instead of stopping at the first.
         eval_batch_size: batch size for evaluation.
@@ -60,6 +63,7 @@ class TrainingConfig:
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
     clipnorm: float = 1.0
+    select_by: str | None = None
     seed: int = 0
     skip_bad_rows: bool = False
     eval_batch_size: int = 64
