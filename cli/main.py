@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -157,33 +158,16 @@ def _run(args) -> int:
         from mtdnn_keras.training.multitask_trainer import fit
         from mtdnn_keras.training.training_config import TrainingConfig
 
-        config = TrainingConfig(
-            tasks=args.tasks,
-            output_dir=args.output_dir,
-            data_dir=args.data_dir,
-            task_file=args.task_file,
-            train_files=_pairs(args.train_file, "--train-file"),
-            eval_files=_pairs(args.eval_file, "--eval-file"),
-            encoder=args.encoder,
-            epochs=args.epochs,
-            max_steps=args.max_steps,
-            batch_size=args.batch_size,
-            max_seq_length=args.max_seq_length,
-            max_train_examples=_pairs(args.max_train_examples, "--max-train-examples", int),
-            mixing=args.mixing,
-            padding=args.padding,
-            pooling=args.pooling,
-            optimizer=args.optimizer,
-            learning_rate=args.learning_rate,
-            warmup_fraction=args.warmup_fraction,
-            weight_decay=args.weight_decay,
-            clipnorm=args.clipnorm,
-            eval_batch_size=args.eval_batch_size,
-            select_by=args.select_by,
-            seed=args.seed,
-            skip_bad_rows=args.skip_bad_rows,
-            verbose=args.verbose,
-        )
+        # the flags are named after TrainingConfig's fields; TASK=VALUE lists become dicts
+        values = {
+            f.name: getattr(args, f.name)
+            for f in dataclasses.fields(TrainingConfig)
+            if hasattr(args, f.name)
+        }
+        values["train_files"] = _pairs(args.train_file, "--train-file")
+        values["eval_files"] = _pairs(args.eval_file, "--eval-file")
+        values["max_train_examples"] = _pairs(args.max_train_examples, "--max-train-examples", int)
+        config = TrainingConfig(**values)
         result = fit(config)
         print(
             f"trained {result.steps} steps in {result.seconds:.0f} s; model in {result.output_dir}"

@@ -139,46 +139,32 @@ def test_evaluate_rescores_the_same_model(trained, tmp_path):
     )
 
 
+def predict(model, task, source, target):
+    return main(
+        [
+            "predict",
+            "--model",
+            str(model),
+            "--task",
+            task,
+            "--input",
+            str(source),
+            "--output",
+            str(target),
+        ]
+    )
+
+
 def test_predict_writes_glue_submission_and_json_lines(trained, tmp_path, capsys):
     out, glue, *_ = trained
     submission = tmp_path / "RTE.tsv"
-    assert (
-        main(
-            [
-                "predict",
-                "--model",
-                str(out),
-                "--task",
-                "rte",
-                "--input",
-                str(glue / "RTE" / "test.tsv"),
-                "--output",
-                str(submission),
-            ]
-        )
-        == 0
-    )
+    assert predict(out, "rte", glue / "RTE" / "test.tsv", submission) == 0
     lines = submission.read_text().splitlines()
     assert lines[0] == "index\tprediction" and len(lines) == 21
     assert [line.split("\t")[0] for line in lines[1:]] == [str(i) for i in range(20)]
     assert {line.split("\t")[1] for line in lines[1:]} <= {"entailment", "not_entailment"}
     records = tmp_path / "stsb.jsonl"
-    assert (
-        main(
-            [
-                "predict",
-                "--model",
-                str(out),
-                "--task",
-                "stsb",
-                "--input",
-                str(glue / "STS-B" / "test.tsv"),
-                "--output",
-                str(records),
-            ]
-        )
-        == 0
-    )
+    assert predict(out, "stsb", glue / "STS-B" / "test.tsv", records) == 0
     rows = [json.loads(line) for line in records.read_text().splitlines()]
     assert len(rows) == 20 and all(isinstance(row["score"], float) for row in rows)
 

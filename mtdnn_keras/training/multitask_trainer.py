@@ -161,6 +161,7 @@ def fit(config: TrainingConfig) -> FitResult:
         data.dataset(),
         epochs=epochs,
         steps_per_epoch=data.steps_per_epoch,
+        shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data stream
         callbacks=[
             evaluation,
             keras.callbacks.TensorBoard(str(output_dir / "logs" / "train"), update_freq=50),
