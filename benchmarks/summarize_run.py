@@ -1,6 +1,6 @@
 """Prints a training run's dev scores per epoch as a Markdown table (for docs/results.md).
 
-    python benchmarks/summarize_run.py runs/glue6
+python benchmarks/summarize_run.py runs/glue6
 """
 
 import json
@@ -13,7 +13,9 @@ def main(run_dir: str) -> None:
     history = json.loads((run / "eval_history.json").read_text())
     best = json.loads((run / "metrics.json").read_text())
     config = json.loads((run / "training_config.json").read_text())
-    columns = [(task, metric) for task, metrics in history[0]["metrics"].items() for metric in metrics]
+    columns = [
+        (task, metric) for task, metrics in history[0]["metrics"].items() for metric in metrics
+    ]
     header = ["epoch", "step", *(f"{task} {metric}" for task, metric in columns), "selection mean"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
@@ -24,7 +26,9 @@ def main(run_dir: str) -> None:
         cells.append(f"{epoch['mean']:.2f}")
         print("| " + " | ".join(cells) + " |")
     print()
-    print(f"training examples: {config['train_examples']}; batches per epoch: {config['batch_counts']}")
+    print(
+        f"training examples: {config['train_examples']}; batches per epoch: {config['batch_counts']}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,45 +1,42 @@
-"""mtdnn-keras: Multi-Task Deep Neural Networks for NLU on Keras 3 / TensorFlow."""
+"""mtdnn-keras: Multi-Task Deep Neural Networks for NLU on Keras 3 / TensorFlow.
+
+The public names below are imported on first use, so that `import mtdnn_keras` (and the
+command line's `--help`) does not start TensorFlow.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-from mtdnn_keras.data.example_reader import DataError, Example, ExampleReader
-from mtdnn_keras.data.mixing_strategy import MixingStrategy
-from mtdnn_keras.data.multitask_data import MultiTaskData
-from mtdnn_keras.encoders.encoder_loader import load_encoder
-from mtdnn_keras.inference.predictor import Predictor
-from mtdnn_keras.layers.san_answer_module import SANAnswerModule
-from mtdnn_keras.models.model_directory import load_model_directory
-from mtdnn_keras.models.mtdnn_model import MTDNNModel
-from mtdnn_keras.optimizers.linear_warmup_decay import LinearWarmupDecay
-from mtdnn_keras.optimizers.skip_zero_gradient import (
-    SkipZeroGradientAdamax,
-    SkipZeroGradientAdamW,
-    make_optimizer,
-)
-from mtdnn_keras.tasks import TaskDefinition, TaskDefinitionError, TaskRegistry
-from mtdnn_keras.training.multitask_trainer import evaluate, fit, predict_file
-from mtdnn_keras.training.training_config import TrainingConfig
+_EXPORTS = {
+    "DataError": "mtdnn_keras.data.example_reader",
+    "Example": "mtdnn_keras.data.example_reader",
+    "ExampleReader": "mtdnn_keras.data.example_reader",
+    "MixingStrategy": "mtdnn_keras.data.mixing_strategy",
+    "MultiTaskData": "mtdnn_keras.data.multitask_data",
+    "load_encoder": "mtdnn_keras.encoders.encoder_loader",
+    "Predictor": "mtdnn_keras.inference.predictor",
+    "MaskedMeanPooling": "mtdnn_keras.layers.masked_mean_pooling",
+    "SANAnswerModule": "mtdnn_keras.layers.san_answer_module",
+    "load_model_directory": "mtdnn_keras.models.model_directory",
+    "MTDNNModel": "mtdnn_keras.models.mtdnn_model",
+    "LinearWarmupDecay": "mtdnn_keras.optimizers.linear_warmup_decay",
+    "SkipZeroGradientAdamax": "mtdnn_keras.optimizers.skip_zero_gradient",
+    "SkipZeroGradientAdamW": "mtdnn_keras.optimizers.skip_zero_gradient",
+    "make_optimizer": "mtdnn_keras.optimizers.skip_zero_gradient",
+    "TaskDefinition": "mtdnn_keras.tasks.task_definition",
+    "TaskDefinitionError": "mtdnn_keras.tasks.task_definition",
+    "TaskRegistry": "mtdnn_keras.tasks.task_registry",
+    "evaluate": "mtdnn_keras.training.multitask_trainer",
+    "fit": "mtdnn_keras.training.multitask_trainer",
+    "predict_file": "mtdnn_keras.training.multitask_trainer",
+    "TrainingConfig": "mtdnn_keras.training.training_config",
+}
 
-__all__ = [
-    "DataError",
-    "Example",
-    "ExampleReader",
-    "LinearWarmupDecay",
-    "MTDNNModel",
-    "MixingStrategy",
-    "MultiTaskData",
-    "Predictor",
-    "SANAnswerModule",
-    "SkipZeroGradientAdamW",
-    "SkipZeroGradientAdamax",
-    "TaskDefinition",
-    "TaskDefinitionError",
-    "TaskRegistry",
-    "TrainingConfig",
-    "evaluate",
-    "fit",
-    "load_encoder",
-    "load_model_directory",
-    "make_optimizer",
-    "predict_file",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'mtdnn_keras' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

