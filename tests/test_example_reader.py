@@ -160,3 +160,23 @@ def test_jsonl_errors_name_line_and_field(tmp_path):
     )
     with pytest.raises(DataError, match=r"line 1, field 'sentence2': missing text_b"):
         ExampleReader(TASKS["snli"]).read(path)
+
+
+def test_jsonl_numeric_labels_match_their_label_names(tmp_path):
+    path = write_lines(
+        tmp_path / "numeric.jsonl",
+        [
+            '{"sentence1": "A.", "sentence2": "B.", "gold_label": 1, "pairID": "1"}',
+            '{"sentence1": "C.", "sentence2": "D.", "gold_label": 0.0, "pairID": "2"}',
+        ],
+    )
+    task = (
+        TaskRegistry.builtin()
+        .with_text(
+            "tasks:\n  numeric:\n    type: classification\n    labels: ['0', '1']\n"
+            "    reader: {format: jsonl, text_a: sentence1, text_b: sentence2, label: gold_label, id: pairID}\n",
+            "<test>",
+        )
+        .tasks["numeric"]
+    )
+    assert [e.label for e in ExampleReader(task).read(path).examples] == [1, 0]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import require_data
 
-from mtdnn_keras.encoders.encoder_loader import EncoderError, load_encoder
+from mtdnn_keras.encoders.encoder_loader import EncoderError, encoder_location, load_encoder
 from mtdnn_keras.training.multitask_trainer import fit
 from mtdnn_keras.training.training_config import TrainingConfig
 
@@ -44,6 +44,13 @@ def test_uncased_vocabulary_strips_accents(minilm):
 def test_unknown_encoder_folder_is_a_clear_error(tmp_path):
     with pytest.raises(EncoderError, match="does not exist"):
         load_encoder(str(tmp_path / "missing"))
+    # preset names and hub handles are passed to keras-hub as they are
+    assert encoder_location("bert_base_en_uncased") == "bert_base_en_uncased"
+    assert (
+        encoder_location("hf://google-bert/bert-base-uncased")
+        == "hf://google-bert/bert-base-uncased"
+    )
+    assert encoder_location("minilm").endswith("model")
 
 
 def test_fit_on_real_rte_with_minilm(tmp_path):

@@ -144,7 +144,7 @@ class ExampleReader:
         if labeled:
             if spec.label not in fields:
                 raise _RowError(spec.label, "missing field", "missing label")
-            value = str(fields[spec.label]).strip()
+            value = _label_text(fields[spec.label])
             if value in spec.skip_labels:
                 return None
             label = self._label(value, spec.label)
@@ -184,6 +184,13 @@ class _RowError(Exception):
         self.field = str(field) if field is not None else None
         self.reason = reason
         self.message = message
+
+
+def _label_text(value) -> str:
+    """A label as written in a file; JSON's 1 and 1.0 both read as "1"."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
 
 
 def _text(fields: dict, column, name: str) -> str:

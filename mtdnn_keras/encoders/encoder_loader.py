@@ -37,7 +37,7 @@ def encoder_location(spec: str = DEFAULT_ENCODER) -> str:
                 f"encoder '{spec}' is a file; expected a keras-hub preset or Hugging Face BERT folder"
             )
         return str(path)
-    if "/" in spec or spec.startswith("."):
+    if "://" not in spec and ("/" in spec or spec.startswith(".")):  # hf://, kaggle:// handles pass
         raise EncoderError(f"encoder folder '{spec}' does not exist")
     return spec
 
