@@ -189,10 +189,11 @@ def ranking_groups(
             candidate = rng.choice(all_negatives)
             if candidate.text_a != example.text_a or len(own) == len(all_negatives):
                 chosen.append(candidate)
-        # a borrowed negative's sentence is ranked against this query, not its own
-        chosen = [_relabel(n, 0.0, text_a=example.text_a) for n in chosen]
+        # every candidate, a borrowed negative's sentence too, is ranked against this query
         group = [example, *chosen]
-        groups.append([_relabel(member, 1.0 if i == 0 else 0.0) for i, member in enumerate(group)])
+        groups.append(
+            [_relabel(m, 1.0 if i == 0 else 0.0, example.text_a) for i, m in enumerate(group)]
+        )
     if not groups:
         raise ValueError(
             f"ranking task '{task.name}' has no positive ('{task.positive_label}') candidates"

@@ -241,27 +241,29 @@ def _model_tasks(model: MTDNNModel, spec: str | None) -> list[TaskDefinition]:
     if spec is None:
         return list(model.tasks)
     by_name = {task.name: task for task in model.tasks}
-    chosen = []
-    for name in filter(None, (n.strip() for n in spec.split(","))):
-        if name not in by_name:
-            raise DataError(
-                "model", None, "task", f"the model has no task '{name}'; it has {list(by_name)}"
-            )
-        chosen.append(by_name[name])
-    return chosen
+    unknown = [name for name in _names(spec) if name not in by_name]
+    if unknown:
+        raise DataError(
+            "model", None, "task", f"the model has no task {unknown}; it has {list(by_name)}"
+        )
+    return [by_name[name] for name in _names(spec)]
 
 
 def _select_by(spec: str | None, eval_sets: list[EvalSet]) -> list[str] | None:
     if not spec:
         return None
-    names = [name.strip() for name in spec.split(",") if name.strip()]
     known = [eval_set.name for eval_set in eval_sets]
-    unknown = [name for name in names if name not in known]
+    unknown = [name for name in _names(spec) if name not in known]
     if unknown:
         raise ValueError(
             f"--select-by names {unknown}, which are not dev sets of this run ({known})"
         )
-    return names
+    return _names(spec)
+
+
+def _names(spec: str) -> list[str]:
+    """The names of a comma-separated list, blanks dropped."""
+    return [name.strip() for name in spec.split(",") if name.strip()]
 
 
 def _prepare_output_dir(path: str) -> Path:
