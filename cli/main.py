@@ -23,6 +23,94 @@ def _pairs(values: list[str] | None, flag: str, cast=str) -> dict:
     return result
 
 
+def _add_training_flags(
+    parser: argparse.ArgumentParser, epochs: int = 3, min_steps: int | None = None
+) -> None:
+    """The options of `TrainingConfig` that `fit`, `finetune` and `adapt` share."""
+    parser.add_argument("--data-dir", help="root folder of the task files (e.g. GLUE's folder)")
+    parser.add_argument("--task-file", help="YAML file with further task definitions")
+    parser.add_argument(
+        "--train-file", action="append", metavar="TASK=PATH", help="a task's training file"
+    )
+    parser.add_argument(
+        "--eval-file", action="append", metavar="TASK=PATH", help="a task's labeled dev file"
+    )
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--max-steps", type=int)
+    parser.add_argument(
+        "--min-steps", type=int, default=min_steps, help="train at least this many steps"
+    )
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-seq-length", type=int)
+    parser.add_argument(
+        "--max-train-examples",
+        action="append",
+        metavar="TASK=N",
+        help="sample N training examples of TASK (seeded), e.g. sst2=8000",
+    )
+    parser.add_argument(
+        "--mixing",
+        default="proportional",
+        help="proportional | uniform | temperature:T | weights:task=w,...",
+    )
+    parser.add_argument("--padding", default="bucket", choices=["bucket", "batch", "max"])
+    parser.add_argument(
+        "--pooling",
+        default="auto",
+        choices=["auto", "cls", "mean"],
+        help="what linear heads read: [CLS] (paper) or mean of tokens; auto: the starting "
+        "model's, else mean for minilm",
+    )
+    parser.add_argument("--optimizer", default="adamax", choices=["adamax", "adamw"])
+    parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument("--warmup-fraction", type=float, default=0.1)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument(
+        "--clipnorm", type=float, default=1.0, help="clip the global gradient norm to this"
+    )
+    parser.add_argument("--eval-batch-size", type=int, default=64)
+    parser.add_argument(
+        "--select-by",
+        metavar="TASKS",
+        help="dev sets whose mean picks the best epoch (default: all)",
+    )
+    parser.add_argument(
+        "--selection",
+        default="best",
+        choices=["best", "last"],
+        help="keep the best epoch by dev score, or the final weights (scored once)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--skip-bad-rows", action="store_true", help="skip and count unreadable rows"
+    )
+    parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+
+
+def _training_config(args, **fields):
+    """A `TrainingConfig` from the flags named after its fields (TASK=VALUE lists become
+    dicts), with `fields` on top."""
+    from mtdnn_keras.training.training_config import TrainingConfig
+
+    values = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainingConfig)
+        if getattr(args, f.name, None) is not None
+    }
+    values["train_files"] = _pairs(args.train_file, "--train-file")
+    values["eval_files"] = _pairs(args.eval_file, "--eval-file")
+    values["max_train_examples"] = _pairs(args.max_train_examples, "--max-train-examples", int)
+    values.update(fields)
+    return TrainingConfig(**values)
+
+
+def _split(value: str, flag: str) -> list[str]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise SystemExit(f"error: {flag} is empty")
+    return items
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mtdnn-keras", description="Multi-task deep neural networks for NLU."
@@ -36,55 +124,85 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated tasks and groups, e.g. rte,mrpc,stsb or glue",
     )
     fit.add_argument("--output-dir", required=True)
-    fit.add_argument("--data-dir", help="root folder of the task files (e.g. GLUE's folder)")
-    fit.add_argument("--task-file", help="YAML file with further task definitions")
-    fit.add_argument(
-        "--train-file", action="append", metavar="TASK=PATH", help="a task's training file"
-    )
-    fit.add_argument(
-        "--eval-file", action="append", metavar="TASK=PATH", help="a task's labeled dev file"
-    )
     fit.add_argument(
         "--encoder", default="minilm", help="minilm (default), a folder, or a keras-hub preset"
     )
-    fit.add_argument("--epochs", type=int, default=3)
-    fit.add_argument("--max-steps", type=int)
-    fit.add_argument("--batch-size", type=int, default=32)
-    fit.add_argument("--max-seq-length", type=int)
     fit.add_argument(
-        "--max-train-examples",
+        "--init-model", help="start from this multi-task model folder (see also finetune)"
+    )
+    _add_training_flags(fit)
+
+    finetune = commands.add_parser(
+        "finetune",
+        help="fine-tune on one task from a multi-task model (MT-DNN) or a plain encoder (ST-DNN)",
+    )
+    finetune.add_argument("--task", required=True, help="the task (or comma-separated tasks)")
+    finetune.add_argument("--output-dir", required=True)
+    start = finetune.add_mutually_exclusive_group(required=True)
+    start.add_argument(
+        "--model", help="output folder of fit: its shared encoder and the task's head"
+    )
+    start.add_argument(
+        "--encoder", help="a plain encoder (minilm, a folder, a preset): single-task ST-DNN"
+    )
+    _add_training_flags(finetune)
+
+    adapt = commands.add_parser(
+        "adapt",
+        help="domain adaptation: a new linear head on fractions of a task's data, over seeds",
+    )
+    adapt.add_argument("--task", required=True)
+    adapt.add_argument("--output-dir", required=True)
+    adapt.add_argument(
+        "--from",
+        dest="from_models",
         action="append",
-        metavar="TASK=N",
-        help="sample N training examples of TASK (seeded), e.g. sst2=8000",
+        metavar="MODEL_DIR",
+        help="start from this multi-task model's shared encoder (repeatable)",
     )
-    fit.add_argument(
-        "--mixing",
-        default="proportional",
-        help="proportional | uniform | temperature:T | weights:task=w,...",
+    adapt.add_argument(
+        "--encoder",
+        dest="encoders",
+        action="append",
+        metavar="ENCODER",
+        help="start from this plain encoder (repeatable; default minilm if no --from)",
     )
-    fit.add_argument("--padding", default="bucket", choices=["bucket", "batch", "max"])
-    fit.add_argument(
-        "--pooling",
-        default="auto",
-        choices=["auto", "cls", "mean"],
-        help="what linear heads read: [CLS] (paper) or mean of tokens; auto: mean for minilm",
+    adapt.add_argument(
+        "--fractions", default="0.001,0.01,0.1,1", help="fractions of the training data"
     )
-    fit.add_argument("--optimizer", default="adamax", choices=["adamax", "adamw"])
-    fit.add_argument("--learning-rate", type=float, default=5e-5)
-    fit.add_argument("--warmup-fraction", type=float, default=0.1)
-    fit.add_argument("--weight-decay", type=float, default=0.01)
-    fit.add_argument(
-        "--clipnorm", type=float, default=1.0, help="clip the global gradient norm to this"
+    adapt.add_argument("--seeds", type=int, default=5, help="runs per fraction (seeds 0..N-1)")
+    adapt.add_argument(
+        "--holdout",
+        type=int,
+        metavar="N",
+        help="hold N examples of the training file out as the evaluation set (for data "
+        "without a dev split); the rest is the pool the fractions sample",
     )
-    fit.add_argument("--eval-batch-size", type=int, default=64)
-    fit.add_argument(
-        "--select-by",
-        metavar="TASKS",
-        help="dev sets whose mean picks the best epoch (default: all)",
+    _add_training_flags(adapt, min_steps=30)
+
+    export = commands.add_parser("export", help="write a trained model as a portable artifact")
+    export.add_argument("--model", required=True, help="output folder of fit or finetune")
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=["keras-hub-preset", "keras"],
+        help="keras-hub-preset: the shared encoder alone, loadable by keras-hub; "
+        "keras: the whole multi-task model without optimizer state",
     )
-    fit.add_argument("--seed", type=int, default=0)
-    fit.add_argument("--skip-bad-rows", action="store_true", help="skip and count unreadable rows")
-    fit.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    export.add_argument("--output", required=True, help="folder to write")
+
+    experiment = commands.add_parser(
+        "experiment", help="run a comparison from one YAML config and write its report"
+    )
+    experiment.add_argument("config", help="experiment YAML (see experiments/)")
+    experiment.add_argument(
+        "--only",
+        metavar="STAGES",
+        help="run only these stages (refinements, single_task, adaptation), comma-separated",
+    )
+    experiment.add_argument(
+        "--report-only", action="store_true", help="write the report from finished runs only"
+    )
 
     evaluate = commands.add_parser("evaluate", help="score a trained model on labeled files")
     evaluate.add_argument("--model", required=True, help="output folder of fit")
@@ -154,24 +272,52 @@ def _run(args) -> int:
         for group, members in registry.groups.items():
             print(f"group {group}: {', '.join(members)}")
         return 0
-    if args.command == "fit":
+    if args.command in ("fit", "finetune"):
         from mtdnn_keras.training.multitask_trainer import fit
-        from mtdnn_keras.training.training_config import TrainingConfig
 
-        # the flags are named after TrainingConfig's fields; TASK=VALUE lists become dicts
-        values = {
-            f.name: getattr(args, f.name)
-            for f in dataclasses.fields(TrainingConfig)
-            if hasattr(args, f.name)
-        }
-        values["train_files"] = _pairs(args.train_file, "--train-file")
-        values["eval_files"] = _pairs(args.eval_file, "--eval-file")
-        values["max_train_examples"] = _pairs(args.max_train_examples, "--max-train-examples", int)
-        config = TrainingConfig(**values)
+        if args.command == "fit":
+            config = _training_config(args)
+        else:
+            config = _training_config(
+                args, tasks=args.task, init_model=args.model, encoder=args.encoder or "minilm"
+            )
         result = fit(config)
         print(
-            f"trained {result.steps} steps in {result.seconds:.0f} s; model in {result.output_dir}"
+            f"trained {result.steps} steps in {result.seconds:.0f} s; results in {result.output_dir}"
         )
+        return 0
+    if args.command == "adapt":
+        from mtdnn_keras.experiments.domain_adaptation import AdaptConfig, adapt
+
+        starts = {f"refined {m}": f"model:{m}" for m in args.from_models or []}
+        encoders = args.encoders or ([] if starts else ["minilm"])
+        starts.update({f"encoder {e}": f"encoder:{e}" for e in encoders})
+        fractions = [float(f) for f in _split(args.fractions, "--fractions")]
+        config = AdaptConfig(
+            task=args.task,
+            output_dir=args.output_dir,
+            starts=starts,
+            fractions=fractions,
+            seeds=args.seeds,
+            holdout=args.holdout,
+            training=_training_config(args, tasks=args.task),
+        )
+        adapt(config)
+        print(f"results in {args.output_dir}/adaptation.md and adaptation.png")
+        return 0
+    if args.command == "export":
+        if args.format == "keras-hub-preset":
+            from mtdnn_keras.export.encoder_preset import export_encoder_preset as export
+        else:
+            from mtdnn_keras.export.model_folder import export_model_folder as export
+        print(f"wrote {export(args.model, args.output)}")
+        return 0
+    if args.command == "experiment":
+        from mtdnn_keras.experiments.experiment_runner import run_experiment
+
+        stages = [] if args.report_only else (_split(args.only, "--only") if args.only else None)
+        report = run_experiment(args.config, stages)
+        print(f"wrote {report}")
         return 0
     if args.command == "evaluate":
         from mtdnn_keras.training.evaluator import format_table

@@ -54,3 +54,23 @@ def tiny_encoder_dir(tmp_path_factory, minilm_tokenizer):
 def write_lines(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def head(source: Path, target: Path, lines: int) -> Path:
+    """Copies the first `lines` lines of `source` to `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(source, encoding="utf-8-sig") as handle:
+        target.write_text("".join(handle.readlines()[:lines]), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def small_glue(tmp_path_factory):
+    """The first rows of real GLUE files (RTE, STS-B, CoLA), in GLUE's folder layout."""
+    glue = require_data("glue")
+    root = tmp_path_factory.mktemp("glue")
+    for folder, train_rows in (("RTE", 61), ("STS-B", 61), ("CoLA", 60)):
+        head(glue / folder / "train.tsv", root / folder / "train.tsv", train_rows)
+        head(glue / folder / "dev.tsv", root / folder / "dev.tsv", 31 if folder != "CoLA" else 30)
+        head(glue / folder / "test.tsv", root / folder / "test.tsv", 21)
+    return root

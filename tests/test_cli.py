@@ -3,27 +3,8 @@
 import json
 
 import pytest
-from conftest import require_data, write_lines
+from conftest import write_lines
 from mtdnn_keras.cli.main import main
-
-
-def head(source, target, lines):
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(source, encoding="utf-8-sig") as handle:
-        target.write_text("".join(handle.readlines()[:lines]), encoding="utf-8")
-    return target
-
-
-@pytest.fixture(scope="module")
-def small_glue(tmp_path_factory):
-    """The first rows of real GLUE files, in GLUE's folder layout."""
-    glue = require_data("glue")
-    root = tmp_path_factory.mktemp("glue")
-    for folder, train_rows in (("RTE", 61), ("STS-B", 61), ("CoLA", 60)):
-        head(glue / folder / "train.tsv", root / folder / "train.tsv", train_rows)
-        head(glue / folder / "dev.tsv", root / folder / "dev.tsv", 31 if folder != "CoLA" else 30)
-        head(glue / folder / "test.tsv", root / folder / "test.tsv", 21)
-    return root
 
 
 @pytest.fixture(scope="module")

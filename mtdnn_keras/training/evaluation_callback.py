@@ -29,6 +29,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         log_dir: TensorBoard folder; `None` for no logs.
         max_steps: stop training after this many optimizer steps (`None`: no limit).
         select_by: names of the dev sets whose mean picks the best epoch (`None`: all).
+        save_model: save the best epoch's model (else only its scores).
     """
 
     def __init__(
@@ -38,6 +39,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         log_dir: str | None = None,
         max_steps: int | None = None,
         select_by: list[str] | None = None,
+        save_model: bool = True,
     ):
         super().__init__()
         self.evaluator = evaluator
@@ -45,6 +47,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.log_dir = log_dir
         self.max_steps = max_steps
         self.select_by = select_by
+        self.save_model = save_model
         self.best_score = None
         self.best_results = None
         self.history = []
@@ -69,7 +72,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         if self.best_score is None or score > self.best_score:
             self.best_score = score
             self.best_results = results
-            save_model_atomically(self.model, self.output_dir / MODEL_FILE)
+            if self.save_model:
+                save_model_atomically(self.model, self.output_dir / MODEL_FILE)
             write_json_atomically(results, self.output_dir / "metrics.json")
         write_json_atomically(self.history, self.output_dir / "eval_history.json")
 

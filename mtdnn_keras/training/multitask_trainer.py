@@ -15,7 +15,6 @@ from mtdnn_keras.data.example_reader import DataError
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.data.multitask_data import MultiTaskData
 from mtdnn_keras.data.task_files import check_files_exist, read_split, split_path
-from mtdnn_keras.encoders.encoder_loader import PACKAGED_ENCODERS, load_encoder
 from mtdnn_keras.models.model_directory import (
     CONFIG_FILE,
     MODEL_FILE,
@@ -31,6 +30,7 @@ from mtdnn_keras.tasks.task_definition import TaskDefinition
 from mtdnn_keras.tasks.task_registry import TaskRegistry
 from mtdnn_keras.training.evaluation_callback import EvaluationCallback
 from mtdnn_keras.training.evaluator import EvalSet, Evaluator, format_table
+from mtdnn_keras.training.starting_point import StartingPoint
 from mtdnn_keras.training.training_config import TrainingConfig
 
 
@@ -59,13 +59,6 @@ def resolve_tasks(
     return tasks
 
 
-def resolve_pooling(pooling: str, encoder: str) -> str:
-    """`auto` is mean pooling for the packaged MiniLM sentence encoder, `[CLS]` otherwise."""
-    if pooling != "auto":
-        return pooling
-    return "mean" if encoder.lower() in PACKAGED_ENCODERS else "cls"
-
-
 def load_eval_sets(tasks, data_dir, eval_files, skip_bad_rows=False) -> list[EvalSet]:
     """The labeled dev sets of `tasks` (and their extra dev sets, such as MNLI mismatched)."""
     wanted = []  # (set name, task, path)
@@ -86,23 +79,30 @@ def load_eval_sets(tasks, data_dir, eval_files, skip_bad_rows=False) -> list[Eva
 
 
 def fit(config: TrainingConfig) -> FitResult:
-    """Trains one MT-DNN model on all of `config.tasks` jointly (the paper's Algorithm 1).
+    """Trains one MT-DNN model on all of `config.tasks` jointly (the paper's Algorithm 1),
+    from `config.encoder`, or from the model in `config.init_model` (fine-tuning).
 
     Writes to `config.output_dir`: `model.keras` (the best epoch by the mean dev score),
     `tokenizer/`, `metrics.json` (`{task: {metric: value}}`, 0-100), `eval_history.json`,
     `training_config.json` and TensorBoard logs under `logs/`.
     """
     started = time.time()
-    keras.utils.set_random_seed(config.seed)
-    mixing = MixingStrategy.parse(config.mixing)
+    MixingStrategy.parse(config.mixing)  # a bad string fails before any loading
     tasks = resolve_tasks(config.tasks, config.task_file, config.max_seq_length)
-    output_dir = _prepare_output_dir(config.output_dir)
-
+    _prepare_output_dir(config.output_dir)
     train_paths = {
         t.name: split_path(t, "train", config.data_dir, config.train_files.get(t.name))
         for t in tasks
     }
     check_files_exist({f"{name} train": path for name, path in train_paths.items()})
+    if config.init_model:
+        start = StartingPoint.from_model(config.init_model)
+        tasks = start.task_definitions(tasks)
+        new = [task.name for task in tasks if task.name not in start.tasks]
+        if new:
+            print(f"{config.init_model} has no head for {', '.join(new)}: starting new ones")
+    else:
+        start = StartingPoint.from_encoder(config.encoder)
     eval_sets = load_eval_sets(tasks, config.data_dir, config.eval_files, config.skip_bad_rows)
     train_examples = {}
     for task in tasks:
@@ -116,17 +116,40 @@ def fit(config: TrainingConfig) -> FitResult:
         )
         _report_skipped(result)
         train_examples[task.name] = result.examples
+    return train(config, start, tasks, train_examples, eval_sets, started=started)
 
-    backbone, tokenizer = load_encoder(config.encoder)
+
+def train(
+    config: TrainingConfig,
+    start: StartingPoint,
+    tasks: list[TaskDefinition],
+    train_examples: dict[str, list],
+    eval_sets: list[EvalSet],
+    reuse_heads: bool = True,
+    started: float | None = None,
+) -> FitResult:
+    """Trains a model built from `start` on examples already read (the core of `fit`).
+
+    `reuse_heads=False` gives every task of `tasks` a new head even where `start` has one,
+    and leaves out `start`'s other heads, as domain adaptation does. `config`'s file and task fields are only recorded here.
+    """
+    started = time.time() if started is None else started
+    keras.utils.set_random_seed(config.seed)
+    mixing = MixingStrategy.parse(config.mixing)
+    output_dir = _prepare_output_dir(config.output_dir)
+    tokenizer = start.tokenizer
     data = MultiTaskData(
         tasks, train_examples, tokenizer, config.batch_size, mixing, config.padding, config.seed
     )
     total_steps = data.steps_per_epoch * config.epochs
+    if config.min_steps is not None:
+        total_steps = max(total_steps, config.min_steps)
     if config.max_steps is not None:
         total_steps = min(total_steps, config.max_steps)
     epochs = math.ceil(total_steps / data.steps_per_epoch)
 
-    model = MTDNNModel(backbone, tasks, pooling=resolve_pooling(config.pooling, config.encoder))
+    pooling = start.default_pooling(config.pooling, config.encoder)
+    model = start.build_model(tasks, pooling, reuse_heads=reuse_heads, keep_other_heads=reuse_heads)
     schedule = LinearWarmupDecay(
         config.learning_rate, total_steps, int(config.warmup_fraction * total_steps)
     )
@@ -138,6 +161,8 @@ def fit(config: TrainingConfig) -> FitResult:
     write_json_atomically(
         {
             **dataclasses.asdict(config),
+            "start": start.description,
+            "pooling_used": pooling,
             "steps_per_epoch": data.steps_per_epoch,
             "total_steps": total_steps,
             "batch_counts": data.batch_counts,
@@ -147,8 +172,9 @@ def fit(config: TrainingConfig) -> FitResult:
         output_dir / CONFIG_FILE,
     )
     print(
-        f"training {', '.join(t.name for t in tasks)} on {sum(map(len, train_examples.values()))} examples: "
-        f"{data.steps_per_epoch} steps/epoch, {total_steps} steps, mixing {mixing}"
+        f"training {', '.join(t.name for t in tasks)} on {sum(map(len, train_examples.values()))} "
+        f"examples from {start.description}: {data.steps_per_epoch} steps/epoch, "
+        f"{total_steps} steps, mixing {mixing}"
     )
     evaluation = EvaluationCallback(
         Evaluator(eval_sets, tokenizer, config.eval_batch_size),
@@ -156,11 +182,16 @@ def fit(config: TrainingConfig) -> FitResult:
         log_dir=str(output_dir / "logs"),
         max_steps=total_steps,
         select_by=_select_by(config.select_by, eval_sets),
+        save_model=config.save_model,
     )
+    if config.selection == "last":  # one Keras epoch of every step: scored once, at the end
+        epochs, steps_per_epoch = 1, total_steps
+    else:
+        steps_per_epoch = data.steps_per_epoch
     model.fit(
         data.dataset(),
         epochs=epochs,
-        steps_per_epoch=data.steps_per_epoch,
+        steps_per_epoch=steps_per_epoch,
         shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data stream
         callbacks=[
             evaluation,
@@ -170,7 +201,8 @@ def fit(config: TrainingConfig) -> FitResult:
     )
     seconds = time.time() - started
     steps = int(model.optimizer.iterations)
-    model = keras.saving.load_model(output_dir / MODEL_FILE)  # the best epoch's, as metrics.json
+    if config.save_model:  # the best epoch's, as metrics.json
+        model = keras.saving.load_model(output_dir / MODEL_FILE)
     print(
         f"\nbest dev scores ({output_dir / 'metrics.json'}):\n{format_table(evaluation.best_results)}"
     )

@@ -6,6 +6,8 @@ import dataclasses
 
 from mtdnn_keras.encoders.encoder_loader import DEFAULT_ENCODER
 
+SELECTIONS = ("best", "last")
+
 
 @dataclasses.dataclass
 class TrainingConfig:
@@ -20,7 +22,11 @@ class TrainingConfig:
             place of the one under `data_dir`.
         encoder: `minilm` (default, offline), a local preset or Hugging Face folder, or a
             keras-hub preset name.
+        init_model: a folder written by `fit` to start from instead of `encoder`: its refined
+            encoder, and its trained head for each task it has (new heads for the others).
+            Its other heads are kept unchanged in the saved model. This is fine-tuning.
         epochs, max_steps: length of training; `max_steps` stops earlier when set.
+        min_steps: train at least this many steps, adding epochs (for tiny training sets).
         batch_size: examples per batch.
         max_seq_length: overrides every task's own maximum length when set.
         max_train_examples: task name to a number of training examples to sample (seeded),
@@ -40,6 +46,9 @@ class TrainingConfig:
         seed: seeds weights of new heads, data order and task sampling.
         skip_bad_rows: skip and count unreadable rows instead of stopping at the first.
         eval_batch_size: batch size for evaluation.
+        selection: `best` (score the dev sets after every epoch and keep the best epoch) or
+            `last` (score once, after the last step, and keep the final weights).
+        save_model: write `model.keras`; off for sweeps that only need the scores.
         verbose: Keras progress output (1 bar, 2 a line per epoch, 0 none).
     """
 
@@ -50,8 +59,10 @@ class TrainingConfig:
     train_files: dict[str, str] = dataclasses.field(default_factory=dict)
     eval_files: dict[str, str] = dataclasses.field(default_factory=dict)
     encoder: str = DEFAULT_ENCODER
+    init_model: str | None = None
     epochs: int = 3
     max_steps: int | None = None
+    min_steps: int | None = None
     batch_size: int = 32
     max_seq_length: int | None = None
     max_train_examples: dict[str, int] = dataclasses.field(default_factory=dict)
@@ -67,4 +78,12 @@ class TrainingConfig:
     seed: int = 0
     skip_bad_rows: bool = False
     eval_batch_size: int = 64
+    selection: str = "best"
+    save_model: bool = True
     verbose: int = 1
+
+    def __post_init__(self):
+        if self.selection not in SELECTIONS:
+            raise ValueError(
+                f"selection must be one of {', '.join(SELECTIONS)}, not {self.selection!r}"
+            )

@@ -1,0 +1,1 @@
+"""Exports of trained models: plain artifacts that load without mtdnn-keras where possible."""

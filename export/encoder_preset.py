@@ -1,0 +1,68 @@
+"""The refined shared encoder as a keras-hub preset folder, with no task heads."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from mtdnn_keras.models.model_directory import load_model_directory
+
+README = """# Shared encoder exported by mtdnn-keras
+
+A keras-hub preset: the BERT encoder refined by multi-task training, without task heads.
+It loads with keras-hub alone (no mtdnn-keras import):
+
+    import keras_hub
+    backbone = keras_hub.models.BertBackbone.from_preset("{folder}")
+    tokenizer = keras_hub.models.BertTokenizer.from_preset("{folder}")
+    classifier = keras_hub.models.BertTextClassifier.from_preset("{folder}", num_classes=2)
+
+Source model: {source}
+Heads were trained on: {tasks}
+Heads read: {pooling}
+"""
+
+
+def export_encoder_preset(model_dir: str | Path, output: str | Path) -> Path:
+    """Writes the shared `BertBackbone` of the model in `model_dir` (a folder written by
+    `fit`) and its tokenizer as a keras-hub preset folder at `output`.
+
+    The folder holds keras-hub's own files (`config.json`, `model.weights.h5`,
+    `tokenizer.json`, `assets/tokenizer/vocabulary.txt`, `metadata.json`) plus a
+    `mtdnn_keras.json` and `README.md` naming the source model. It is written beside `output`
+    and renamed into place, so a crash never leaves a half-written preset; an existing folder
+    at `output` is replaced whole.
+    """
+    model, tokenizer = load_model_directory(model_dir)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
+    try:
+        model.backbone.save_to_preset(str(temporary))
+        tokenizer.save_to_preset(str(temporary))
+        info = {
+            "source_model": str(Path(model_dir).resolve()),
+            "tasks": model.task_names,
+            "pooling": model.pooling,
+        }
+        (temporary / "mtdnn_keras.json").write_text(json.dumps(info, indent=2) + "\n")
+        (temporary / "README.md").write_text(
+            README.format(
+                folder=output,
+                source=info["source_model"],
+                tasks=", ".join(model.task_names),
+                pooling="the mean of the token vectors (sequence_output)"
+                if model.pooling == "mean"
+                else "the pooled [CLS] vector (pooled_output)",
+            )
+        )
+        if output.exists():
+            shutil.rmtree(output)
+        os.replace(temporary, output)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary)
+    return output

@@ -1,0 +1,226 @@
+"""Domain adaptation (the paper's Figure 2): a new linear head on a fraction of a task's data.
+
+For each starting point (a plain encoder, or the shared encoder of a refined multi-task model),
+each fraction of the task's training pool and each seed, a fresh model (that encoder plus a new
+linear head for the task) is trained on a seeded sample of the pool and scored once, after
+training, on the evaluation set. Runs are independent folders under `OUTPUT/runs/`; an
+interrupted sweep resumes by skipping the runs that have their `metrics.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from mtdnn_keras.data.task_files import check_files_exist, read_split, split_path
+from mtdnn_keras.experiments.adaptation_report import write_report
+from mtdnn_keras.models.model_directory import write_json_atomically
+from mtdnn_keras.tasks.task_definition import TaskDefinition
+from mtdnn_keras.training.evaluator import EvalSet
+from mtdnn_keras.training.multitask_trainer import load_eval_sets, resolve_tasks, train
+from mtdnn_keras.training.starting_point import StartingPoint
+from mtdnn_keras.training.training_config import TrainingConfig
+
+RESULTS_FILE = "adaptation.json"
+
+
+@dataclasses.dataclass
+class AdaptConfig:
+    """A domain-adaptation sweep.
+
+    Args:
+        task: the task to adapt to.
+        output_dir: where runs, `adaptation.json`, `adaptation.md` and `adaptation.png` go.
+        starts: display name to starting point: `model:DIR` (a folder written by `fit`) or
+            `encoder:SPEC` (`encoder:minilm`).
+        fractions: fractions of the training pool, each sampled per seed.
+        seeds: number of seeds (0, 1, ...), or an explicit list.
+        holdout: when set, this many examples of the task's training file (a seeded sample,
+            the same for every run) are the evaluation set and the rest the training pool;
+            otherwise the pool is the training file and the task's dev set is scored.
+        holdout_seed: the seed of that split.
+        training: the options of every run (`tasks`, `output_dir`, `seed` are set per run).
+    """
+
+    task: str
+    output_dir: str
+    starts: dict[str, str]
+    fractions: list[float]
+    seeds: int | list[int] = 5
+    holdout: int | None = None
+    holdout_seed: int = 0
+    training: TrainingConfig | None = None
+
+    def __post_init__(self):
+        if not self.starts:
+            raise ValueError("adapt needs at least one starting point (--from or --encoder)")
+        for name, spec in self.starts.items():
+            kind, _, value = spec.partition(":")
+            if kind not in ("model", "encoder") or not value:
+                raise ValueError(
+                    f"start {name!r}: expected model:DIR or encoder:SPEC, got {spec!r}"
+                )
+        for fraction in self.fractions:
+            if not 0 < fraction <= 1:
+                raise ValueError(f"fraction {fraction} is not in (0, 1]")
+        if self.training is None:
+            self.training = TrainingConfig(tasks=self.task, output_dir=self.output_dir)
+
+    @property
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+
+def fraction_count(fraction: float, total: int) -> int:
+    """Examples in a `fraction` of `total`: rounded, at least one."""
+    return max(1, min(total, round(fraction * total)))
+
+
+def sample_fraction(examples: list, fraction: float, seed: int) -> list:
+    """A seeded random `fraction` of `examples` (the same sample for the same seed), in
+    their original order."""
+    count = fraction_count(fraction, len(examples))
+    chosen = sorted(random.Random(seed).sample(range(len(examples)), count))
+    return [examples[index] for index in chosen]
+
+
+def split_holdout(examples: list, count: int, seed: int) -> tuple[list, list]:
+    """`(pool, held_out)`: `count` examples drawn with `seed` are held out, in file order."""
+    if not 0 < count < len(examples):
+        raise ValueError(f"holdout {count} must be between 1 and {len(examples) - 1}")
+    held = set(random.Random(seed).sample(range(len(examples)), count))
+    pool = [example for index, example in enumerate(examples) if index not in held]
+    return pool, [examples[index] for index in sorted(held)]
+
+
+def load_adaptation_data(config: AdaptConfig) -> tuple[TaskDefinition, list, EvalSet]:
+    """The task (with a linear head, as in the paper), its training pool and evaluation set."""
+    training = config.training
+    (task,) = resolve_tasks(config.task, training.task_file, training.max_seq_length)
+    task = dataclasses.replace(task, head="linear")
+    train_path = split_path(task, "train", training.data_dir, training.train_files.get(task.name))
+    check_files_exist({f"{task.name} train": train_path})
+    examples = read_split(task, train_path, "train", training.skip_bad_rows).examples
+    if config.holdout:
+        pool, held_out = split_holdout(examples, config.holdout, config.holdout_seed)
+        return task, pool, EvalSet(task.name, task, held_out)
+    (eval_set,) = load_eval_sets(
+        [dataclasses.replace(task, extra_dev={})],
+        training.data_dir,
+        training.eval_files,
+        training.skip_bad_rows,
+    )
+    return task, examples, eval_set
+
+
+def adapt(config: AdaptConfig) -> list[dict]:
+    """Runs the sweep (skipping finished runs) and writes `adaptation.json`, `.md` and `.png`.
+
+    Returns one record per run: start, fraction, examples, seed and the run's scores.
+    """
+    output_dir = Path(config.output_dir)
+    task, pool, eval_set = load_adaptation_data(config)
+    print(
+        f"adapting to {task.name}: training pool {len(pool)} examples, "
+        f"evaluation {len(eval_set.examples)} examples"
+    )
+    records = []
+    for name, spec in config.starts.items():
+        start = None  # loaded on the first run that needs it
+        for fraction in config.fractions:
+            for seed in config.seed_list:
+                run_dir = (
+                    output_dir / "runs" / _slug(name) / f"fraction-{fraction:g}" / f"seed-{seed}"
+                )
+                metrics_path = run_dir / "metrics.json"
+                if not metrics_path.is_file():
+                    if start is None:
+                        start = _load_start(spec)
+                    sample = sample_fraction(pool, fraction, seed)
+                    keras.backend.clear_session()
+                    run_config = dataclasses.replace(
+                        config.training,
+                        tasks=task.name,
+                        output_dir=str(run_dir),
+                        seed=seed,
+                        selection="last",
+                        save_model=False,
+                        **_start_fields(spec),
+                    )
+                    train(
+                        run_config,
+                        start,
+                        [task],
+                        {task.name: sample},
+                        [eval_set],
+                        reuse_heads=False,
+                    )
+                metrics = json.loads(metrics_path.read_text(encoding="utf-8"))[task.name]
+                records.append(
+                    {
+                        "start": name,
+                        "fraction": fraction,
+                        "examples": fraction_count(fraction, len(pool)),
+                        "seed": seed,
+                        "metrics": metrics,
+                    }
+                )
+    summary = summarize(records, task.metrics[0])
+    write_json_atomically(
+        {
+            "task": task.name,
+            "metric": task.metrics[0],
+            "pool_examples": len(pool),
+            "eval_examples": len(eval_set.examples),
+            "holdout": config.holdout,
+            "starts": config.starts,
+            "summary": summary,
+            "runs": records,
+        },
+        output_dir / RESULTS_FILE,
+    )
+    write_report(task.name, task.metrics[0], summary, output_dir)
+    return records
+
+
+def summarize(records: list[dict], metric: str) -> list[dict]:
+    """Mean and sample standard deviation of `metric` per start and fraction."""
+    groups: dict[tuple[str, float], list[dict]] = {}
+    for record in records:
+        groups.setdefault((record["start"], record["fraction"]), []).append(record)
+    summary = []
+    for (start, fraction), group in groups.items():
+        values = np.array([record["metrics"][metric] for record in group], dtype=float)
+        summary.append(
+            {
+                "start": start,
+                "fraction": fraction,
+                "examples": group[0]["examples"],
+                "seeds": len(values),
+                "mean": float(values.mean()),
+                "std": float(values.std(ddof=1)) if len(values) > 1 else math.nan,
+                "values": values.tolist(),
+            }
+        )
+    return summary
+
+
+def _load_start(spec: str) -> StartingPoint:
+    kind, _, value = spec.partition(":")
+    return StartingPoint.from_model(value) if kind == "model" else StartingPoint.from_encoder(value)
+
+
+def _start_fields(spec: str) -> dict:
+    kind, _, value = spec.partition(":")
+    return {"init_model": value} if kind == "model" else {"encoder": value, "init_model": None}
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "start"
