@@ -1,0 +1,92 @@
+"""The experiment runner: a whole comparison from one YAML file, resumable, and its report."""
+
+import json
+
+import pytest
+
+from mtdnn_keras.experiments.experiment_runner import (
+    ExperimentConfigError,
+    load_experiment,
+    run_experiment,
+)
+
+
+def write_config(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_experiment_end_to_end(small_glue, tiny_encoder_dir, tmp_path):
+    config = write_config(
+        tmp_path / "experiment.yaml",
+        f"""
+title: tiny
+output_dir: {tmp_path / "runs"}
+report: {tmp_path / "docs" / "experiments.md"}
+defaults: {{encoder: "{tiny_encoder_dir}", data_dir: "{small_glue}", batch_size: 8,
+           max_seq_length: 64, learning_rate: 1.0e-3, verbose: 0}}
+refinements:
+  mtl: {{tasks: "rte,stsb", max_steps: 3}}
+  mtl_no_rte: {{tasks: stsb, max_steps: 2}}
+single_task:
+  refinement: mtl
+  seeds: {{rte: [0, 1]}}
+  training: {{max_steps: 2}}
+adaptation:
+  rte:
+    task: rte
+    refinement: mtl_no_rte
+    starts: {{plain: "encoder:{tiny_encoder_dir}"}}
+    fractions: [0.5]
+    seeds: 1
+    training: {{max_steps: 2}}
+notes: Written by hand.
+""",
+    )
+    report = run_experiment(config)
+    text = report.read_text()
+    runs = tmp_path / "runs"
+    for method in ("stdnn", "finetuned"):
+        for seed in (0, 1):
+            assert (runs / "single_task" / method / "rte" / f"seed-{seed}" / "run.json").is_file()
+    no_finetune = json.loads((runs / "single_task" / "no_finetune.json").read_text())
+    assert f"{no_finetune['rte']['accuracy']:.2f}" in text  # numbers come from the run files
+    stdnn = [
+        json.loads(
+            (runs / "single_task" / "stdnn" / "rte" / f"seed-{s}" / "metrics.json").read_text()
+        )
+        for s in (0, 1)
+    ]
+    assert "stdnn" not in text and "ST-DNN" in text
+    assert f"accuracy {stdnn[1]['rte']['accuracy']:.2f}" in text
+    assert "### `rte`: adapting to rte" in text and "| 30 (0.5) |" in text
+    assert (tmp_path / "docs" / "images" / "adaptation_rte.png").is_file()
+    assert "Written by hand." in text
+
+    # a second run trains nothing again
+    stamps = {p: p.stat().st_mtime_ns for p in runs.rglob("metrics.json")}
+    run_experiment(config)
+    assert {p: p.stat().st_mtime_ns for p in runs.rglob("metrics.json")} == stamps
+
+    # a finished refinement is not reused under other options
+    changed = write_config(
+        tmp_path / "changed.yaml", config.read_text().replace("max_steps: 3", "max_steps: 4")
+    )
+    with pytest.raises(ExperimentConfigError, match="trained with other options.*max_steps"):
+        run_experiment(changed, ["refinements"])
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("output_dir: x\nsingle_task: {refinement: nope, seeds: {rte: [0]}}\n", "refinement 'nope' is not defined"),
+        ("output_dir: x\nrefinements: {a: {tasks: rte, epoch: 3}}\n", r"refinements.a: \['epoch'\] are not training options"),
+        ("output_dir: x\nextra: 1\n", r"unknown top-level keys \['extra'\]"),
+        ("tasks: [\n", "cannot read the experiment file"),
+    ],
+)  # fmt: skip
+def test_config_mistakes_name_the_file_and_entry(tmp_path, text, message):
+    path = write_config(tmp_path / "bad.yaml", text)
+    with pytest.raises(ExperimentConfigError, match=message) as error:
+        load_experiment(path)
+    assert str(path) in str(error.value)
