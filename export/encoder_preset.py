@@ -40,6 +40,7 @@ def export_encoder_preset(model_dir: str | Path, output: str | Path) -> Path:
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
+    os.chmod(temporary, 0o755)  # mkdtemp makes it private; the result is for sharing
     try:
         model.backbone.save_to_preset(str(temporary))
         tokenizer.save_to_preset(str(temporary))

@@ -29,6 +29,7 @@ def export_model_folder(model_dir: str | Path, output: str | Path) -> Path:
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
+    os.chmod(temporary, 0o755)  # mkdtemp makes it private; the result is for sharing
     try:
         slim.save(temporary / MODEL_FILE)
         save_tokenizer_atomically(tokenizer, temporary / TOKENIZER_DIR)

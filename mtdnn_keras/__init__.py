@@ -15,6 +15,11 @@ _EXPORTS = {
     "MixingStrategy": "mtdnn_keras.data.mixing_strategy",
     "MultiTaskData": "mtdnn_keras.data.multitask_data",
     "load_encoder": "mtdnn_keras.encoders.encoder_loader",
+    "AdaptConfig": "mtdnn_keras.experiments.domain_adaptation",
+    "adapt": "mtdnn_keras.experiments.domain_adaptation",
+    "run_experiment": "mtdnn_keras.experiments.experiment_runner",
+    "export_encoder_preset": "mtdnn_keras.export.encoder_preset",
+    "export_model_folder": "mtdnn_keras.export.model_folder",
     "Predictor": "mtdnn_keras.inference.predictor",
     "MaskedMeanPooling": "mtdnn_keras.layers.masked_mean_pooling",
     "SANAnswerModule": "mtdnn_keras.layers.san_answer_module",
@@ -30,6 +35,8 @@ _EXPORTS = {
     "evaluate": "mtdnn_keras.training.multitask_trainer",
     "fit": "mtdnn_keras.training.multitask_trainer",
     "predict_file": "mtdnn_keras.training.multitask_trainer",
+    "train": "mtdnn_keras.training.multitask_trainer",
+    "StartingPoint": "mtdnn_keras.training.starting_point",
     "TrainingConfig": "mtdnn_keras.training.training_config",
 }
 

@@ -61,6 +61,18 @@ def test_finetune_changes_only_the_task_path(multitask_dir, finetuned_dir):
     assert list(metrics) == ["rte"] and set(metrics["rte"]) == {"accuracy"}
 
 
+def test_a_saved_model_loads_in_a_fresh_process(multitask_dir):
+    """Loading needs no earlier import of the optimizer and schedule that the file names."""
+    script = (
+        "from mtdnn_keras.models.model_directory import load_model_directory; "
+        f"model, _ = load_model_directory({str(multitask_dir)!r}); "
+        "print(type(model.optimizer).__name__, model.task_names)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "SkipZeroGradientAdamax ['rte', 'stsb']" in done.stdout
+
+
 def test_finetune_starts_from_the_trained_head(multitask_dir, small_glue, tmp_path):
     """Zero training steps from the multi-task model reproduce its scores exactly: the head and
     encoder really are the refined ones, not new ones."""

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import keras
 
+# A saved model names these classes; importing them registers them for `load_model`.
 from mtdnn_keras.models.mtdnn_model import MTDNNModel
+from mtdnn_keras.optimizers import linear_warmup_decay, skip_zero_gradient  # noqa: F401
 
 MODEL_FILE = "model.keras"
 TOKENIZER_DIR = "tokenizer"
@@ -37,6 +39,7 @@ def save_tokenizer_atomically(tokenizer, directory: str | Path) -> None:
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    os.chmod(temporary, 0o755)  # mkdtemp makes it private; the result is for sharing
     try:
         tokenizer.save_to_preset(str(temporary))
         if directory.exists():
