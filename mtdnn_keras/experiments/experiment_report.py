@@ -61,7 +61,14 @@ def _header(config: dict) -> str:
 def _options(block: dict | None) -> str:
     if not block:
         return "the defaults"
-    return ", ".join(f"`{key}: {value}`" for key, value in block.items())
+    return ", ".join(f"`{key}: {_plain(value)}`" for key, value in block.items())
+
+
+def _plain(value) -> str:
+    """A value as the experiment file writes it (`{sst2: 8000}`, not a Python repr)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_plain(v)}" for k, v in value.items()) + "}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _refinements(config: dict, done: dict) -> str:
