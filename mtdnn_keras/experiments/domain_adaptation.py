@@ -3,7 +3,7 @@
 For each starting point (a plain encoder, or the shared encoder of a refined multi-task model),
 each fraction of the task's training pool and each seed, a fresh model (that encoder plus a new
 linear head for the task) is trained on a seeded sample of the pool and scored once, after
-training, on the evaluation set. Runs are independent folders under `OUTPUT/runs/`; an
+training, on the evaluation set. Each run trains in its own process (`run_isolated`). Runs are independent folders under `OUTPUT/runs/`; an
 interrupted sweep resumes by skipping the runs that have their `metrics.json`.
 """
 
@@ -16,11 +16,11 @@ import random
 import re
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from mtdnn_keras.data.task_files import check_files_exist, read_split, split_path
 from mtdnn_keras.experiments.adaptation_report import write_report
+from mtdnn_keras.experiments.isolated_run import run_isolated
 from mtdnn_keras.models.model_directory import write_json_atomically
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 from mtdnn_keras.training.evaluator import EvalSet
@@ -133,7 +133,6 @@ def adapt(config: AdaptConfig) -> list[dict]:
     )
     records = []
     for name, spec in config.starts.items():
-        start = None  # loaded on the first run that needs it
         for fraction in config.fractions:
             for seed in config.seed_list:
                 run_dir = (
@@ -141,10 +140,6 @@ def adapt(config: AdaptConfig) -> list[dict]:
                 )
                 metrics_path = run_dir / "metrics.json"
                 if not metrics_path.is_file():
-                    if start is None:
-                        start = _load_start(spec)
-                    sample = sample_fraction(pool, fraction, seed)
-                    keras.backend.clear_session()
                     run_config = dataclasses.replace(
                         config.training,
                         tasks=task.name,
@@ -154,14 +149,8 @@ def adapt(config: AdaptConfig) -> list[dict]:
                         save_model=False,
                         **_start_fields(spec),
                     )
-                    train(
-                        run_config,
-                        start,
-                        [task],
-                        {task.name: sample},
-                        [eval_set],
-                        reuse_heads=False,
-                    )
+                    sample = sample_fraction(pool, fraction, seed)
+                    run_isolated(_adaptation_run, spec, run_config, task, sample, eval_set)
                 metrics = json.loads(metrics_path.read_text(encoding="utf-8"))[task.name]
                 records.append(
                     {
@@ -212,9 +201,13 @@ def summarize(records: list[dict], metric: str) -> list[dict]:
     return summary
 
 
-def _load_start(spec: str) -> StartingPoint:
+def _adaptation_run(spec, run_config, task, sample, eval_set) -> None:
+    """One run, in its own process (see `run_isolated`)."""
     kind, _, value = spec.partition(":")
-    return StartingPoint.from_model(value) if kind == "model" else StartingPoint.from_encoder(value)
+    start = (
+        StartingPoint.from_model(value) if kind == "model" else StartingPoint.from_encoder(value)
+    )
+    train(run_config, start, [task], {task.name: sample}, [eval_set], reuse_heads=False)
 
 
 def _start_fields(spec: str) -> dict:

@@ -24,6 +24,7 @@ import yaml
 
 from mtdnn_keras.experiments.domain_adaptation import RESULTS_FILE, AdaptConfig, adapt
 from mtdnn_keras.experiments.experiment_report import write_experiment_report
+from mtdnn_keras.experiments.isolated_run import run_isolated
 from mtdnn_keras.models.model_directory import CONFIG_FILE, write_json_atomically
 from mtdnn_keras.training.training_config import TrainingConfig
 
@@ -201,11 +202,13 @@ def _run_adaptation(config: dict, name: str) -> None:
 
 
 def _fit(training: TrainingConfig) -> None:
-    import keras
+    run_isolated(_fit_and_record, training)
 
+
+def _fit_and_record(training: TrainingConfig) -> None:
+    """One `fit` and its `run.json`, in its own process (see `run_isolated`)."""
     from mtdnn_keras.training.multitask_trainer import fit
 
-    keras.backend.clear_session()
     result = fit(training)
     write_json_atomically(
         {"seconds": round(result.seconds, 1), "steps": result.steps},
