@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
-from mtdnn_keras.models.model_directory import load_model_directory
+from mtdnn_keras.models.model_directory import atomic_directory, load_model_directory
 
 README = """# Shared encoder exported by mtdnn-keras
 
@@ -38,10 +35,7 @@ def export_encoder_preset(model_dir: str | Path, output: str | Path) -> Path:
     """
     model, tokenizer = load_model_directory(model_dir)
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
-    os.chmod(temporary, 0o755)  # mkdtemp makes it private; the result is for sharing
-    try:
+    with atomic_directory(output) as temporary:
         model.backbone.save_to_preset(str(temporary))
         tokenizer.save_to_preset(str(temporary))
         info = {
@@ -60,10 +54,4 @@ def export_encoder_preset(model_dir: str | Path, output: str | Path) -> Path:
                 else "the pooled [CLS] vector (pooled_output)",
             )
         )
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(temporary, output)
-    finally:
-        if temporary.exists():
-            shutil.rmtree(temporary)
     return output

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from mtdnn_keras.models.model_directory import (
     CONFIG_FILE,
     MODEL_FILE,
     TOKENIZER_DIR,
+    atomic_directory,
     load_model_directory,
     save_tokenizer_atomically,
 )
@@ -27,19 +26,10 @@ def export_model_folder(model_dir: str | Path, output: str | Path) -> Path:
     slim = MTDNNModel.from_config(model.get_config())
     slim.set_weights(model.get_weights())
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
-    os.chmod(temporary, 0o755)  # mkdtemp makes it private; the result is for sharing
-    try:
+    with atomic_directory(output) as temporary:
         slim.save(temporary / MODEL_FILE)
         save_tokenizer_atomically(tokenizer, temporary / TOKENIZER_DIR)
         config = Path(model_dir) / CONFIG_FILE
         if config.is_file():
             shutil.copyfile(config, temporary / CONFIG_FILE)
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(temporary, output)
-    finally:
-        if temporary.exists():
-            shutil.rmtree(temporary)
     return output

@@ -150,7 +150,7 @@ def adapt(config: AdaptConfig) -> list[dict]:
                         **_start_fields(spec),
                     )
                     sample = sample_fraction(pool, fraction, seed)
-                    run_isolated(_adaptation_run, spec, run_config, task, sample, eval_set)
+                    run_isolated(_adaptation_run, run_config, task, sample, eval_set)
                 metrics = json.loads(metrics_path.read_text(encoding="utf-8"))[task.name]
                 records.append(
                     {
@@ -201,12 +201,9 @@ def summarize(records: list[dict], metric: str) -> list[dict]:
     return summary
 
 
-def _adaptation_run(spec, run_config, task, sample, eval_set) -> None:
-    """One run, in its own process (see `run_isolated`)."""
-    kind, _, value = spec.partition(":")
-    start = (
-        StartingPoint.from_model(value) if kind == "model" else StartingPoint.from_encoder(value)
-    )
+def _adaptation_run(run_config, task, sample, eval_set) -> None:
+    """One run, in its own process (see `run_isolated`), from the start its config names."""
+    start = StartingPoint.for_config(run_config)
     train(run_config, start, [task], {task.name: sample}, [eval_set], reuse_heads=False)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
@@ -34,20 +36,29 @@ def save_model_atomically(model: keras.Model, path: str | Path) -> None:
             os.remove(temporary)
 
 
-def save_tokenizer_atomically(tokenizer, directory: str | Path) -> None:
-    """Writes the tokenizer as a keras-hub preset folder, replacing any earlier one whole."""
+@contextlib.contextmanager
+def atomic_directory(directory: str | Path) -> Iterator[Path]:
+    """Yields a temporary folder beside `directory`; when the block ends without an error, the
+    folder replaces `directory` whole (a crash never leaves a half-written one there), and on
+    an error it is removed."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
     os.chmod(temporary, 0o755)  # mkdtemp makes it private; the result is for sharing
     try:
-        tokenizer.save_to_preset(str(temporary))
+        yield temporary
         if directory.exists():
             shutil.rmtree(directory)
         os.replace(temporary, directory)
     finally:
         if temporary.exists():
             shutil.rmtree(temporary)
+
+
+def save_tokenizer_atomically(tokenizer, directory: str | Path) -> None:
+    """Writes the tokenizer as a keras-hub preset folder, replacing any earlier one whole."""
+    with atomic_directory(directory) as temporary:
+        tokenizer.save_to_preset(str(temporary))
 
 
 def write_json_atomically(data, path: str | Path) -> None:

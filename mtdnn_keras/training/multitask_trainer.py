@@ -95,14 +95,11 @@ def fit(config: TrainingConfig) -> FitResult:
         for t in tasks
     }
     check_files_exist({f"{name} train": path for name, path in train_paths.items()})
-    if config.init_model:
-        start = StartingPoint.from_model(config.init_model)
-        tasks = start.task_definitions(tasks)
-        new = [task.name for task in tasks if task.name not in start.tasks]
-        if new:
-            print(f"{config.init_model} has no head for {', '.join(new)}: starting new ones")
-    else:
-        start = StartingPoint.from_encoder(config.encoder)
+    start = StartingPoint.for_config(config)
+    tasks = start.task_definitions(tasks)
+    new = [task.name for task in tasks if task.name not in start.tasks]
+    if config.init_model and new:
+        print(f"{config.init_model} has no head for {', '.join(new)}: starting new ones")
     eval_sets = load_eval_sets(tasks, config.data_dir, config.eval_files, config.skip_bad_rows)
     train_examples = {}
     for task in tasks:

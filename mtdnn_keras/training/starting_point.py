@@ -65,6 +65,13 @@ class StartingPoint:
             head_weights={name: head.get_weights() for name, head in model.task_heads.items()},
         )
 
+    @classmethod
+    def for_config(cls, config) -> StartingPoint:
+        """The start a `TrainingConfig` names: its `init_model` if set, else its `encoder`."""
+        if config.init_model:
+            return cls.from_model(config.init_model)
+        return cls.from_encoder(config.encoder)
+
     def default_pooling(self, requested: str, encoder: str) -> str:
         """`requested` unless it is `auto`: then the starting model's own, or the encoder's."""
         if requested != "auto":
