@@ -53,6 +53,11 @@ def _add_training_flags(
         default="proportional",
         help="proportional | uniform | temperature:T | weights:task=w,...",
     )
+    parser.add_argument(
+        "--main-task",
+        metavar="TASK",
+        help="with weights/uniform/temperature mixing: an epoch ends when TASK's batches are used up",
+    )
     parser.add_argument("--padding", default="bucket", choices=["bucket", "batch", "max"])
     parser.add_argument(
         "--pooling",
@@ -219,9 +224,18 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--task", required=True)
     predict.add_argument("--input", required=True)
     predict.add_argument(
-        "--output", required=True, help=".tsv for a GLUE submission file, else JSON lines"
+        "--output",
+        required=True,
+        help=".tsv for a GLUE submission file; .json for SQuAD's {id: answer} file; else JSON lines",
     )
     predict.add_argument("--skip-bad-rows", action="store_true")
+
+    split = commands.add_parser(
+        "split-articles", help="split a SQuAD JSON file by article into train.json and dev.json"
+    )
+    split.add_argument("input", help="a SQuAD 1.1 or 2.0 JSON file")
+    split.add_argument("--train-articles", type=int, required=True, help="articles for train.json")
+    split.add_argument("--output-dir", required=True)
 
     tasks = commands.add_parser("tasks", help="list the known tasks and their definitions")
     tasks.add_argument("--task-file", help="also list the tasks of this YAML file")
@@ -265,7 +279,11 @@ def _run(args) -> int:
             )
             return 0
         for name, task in registry.tasks.items():
-            labels = ", ".join(task.labels) if task.labels else "score"
+            labels = {
+                "span": "answer span",
+                "multiple_choice": f"{task.num_choices} choices",
+                "regression": "score",
+            }.get(task.type, ", ".join(task.labels))
             print(
                 f"{name:14} {task.type:15} {task.head:7} [{labels}]  metrics: {', '.join(task.metrics)}"
             )
@@ -332,6 +350,12 @@ def _run(args) -> int:
             args.skip_bad_rows,
         )
         print(format_table(results))
+        return 0
+    if args.command == "split-articles":
+        from mtdnn_keras.data.squad_articles import split_articles
+
+        train, dev = split_articles(args.input, args.train_articles, args.output_dir)
+        print(f"wrote {train} and {dev}")
         return 0
     if args.command == "predict":
         from mtdnn_keras.training.multitask_trainer import predict_file

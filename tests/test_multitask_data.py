@@ -170,3 +170,69 @@ def test_ranking_groups_put_the_positive_first_with_negatives(minilm_tokenizer):
     assert x["token_ids"].shape[0] == 4 and sorted(
         y["label"].reshape(-1, 2).argmax(1).tolist()
     ) == [0, 0]
+
+
+def main_task_data(three_tasks, mixing="weights:cola=0.1,rte=0.8,sst2=0.1", seed=0):
+    tasks, train, tokenizer = three_tasks
+    return MultiTaskData(
+        tasks,
+        train,
+        tokenizer,
+        batch_size=16,
+        mixing=MixingStrategy.parse(mixing),
+        padding="batch",
+        seed=seed,
+        main_task="rte",
+    )
+
+
+def test_weighted_sampling_frequencies_follow_the_weights(three_tasks):
+    data = main_task_data(three_tasks)
+    order = np.concatenate(data.task_order(epochs=200))
+    counts = np.bincount(order, minlength=3)
+    expected = np.array([0.1, 0.8, 0.1]) * len(order)
+    # chi-square goodness of fit: the draws follow the weights 0.1 / 0.8 / 0.1
+    assert stats.chisquare(counts, expected).pvalue > 0.001
+    assert counts[1] == 200 * data.batch_counts["rte"]
+
+
+def test_an_epoch_ends_when_the_main_task_runs_out(three_tasks):
+    data = main_task_data(three_tasks)
+    orders = data.task_order(epochs=5)
+    main = 1
+    for order in orders:
+        assert (order == main).sum() == data.batch_counts["rte"]
+        assert order[-1] == main  # the epoch's last batch is the main task's last
+    assert len({len(order) for order in orders}) > 1  # epochs differ in length
+    assert data.epoch_ends(5) == np.cumsum([len(o) for o in orders]).tolist()
+    # the same seed gives the same order; another seed another
+    assert all((a == b).all() for a, b in zip(orders, main_task_data(three_tasks).task_order(5)))
+    other = main_task_data(three_tasks, seed=1).task_order(5)
+    assert any(len(a) != len(b) or (a != b).any() for a, b in zip(orders, other))
+
+
+def test_each_epoch_takes_every_main_task_batch_once(three_tasks):
+    data = main_task_data(three_tasks)
+    epochs = 2
+    ends = data.epoch_ends(epochs)
+    batches = list(data.dataset(epochs).as_numpy_iterator())
+    assert len(batches) == ends[-1]  # the stream ends with the last epoch
+    for begin, end in zip([0, *ends[:-1]], ends):
+        seen = []
+        for x, y in batches[begin:end]:
+            if y["task_id"][0] == 1:
+                seen.extend(tuple(row[row != 0]) for row in x["token_ids"])
+        # every RTE example exactly once in the epoch
+        assert len(seen) == len(three_tasks[1]["rte"]) == len(set(seen))
+
+
+def test_a_main_task_needs_fixed_weight_sampling(three_tasks):
+    with pytest.raises(ValueError, match="proportional mixing already takes every batch once"):
+        main_task_data(three_tasks, mixing="proportional")
+    with pytest.raises(ValueError, match="sampling weight 0"):
+        main_task_data(three_tasks, mixing="weights:cola=0.5,sst2=0.5")
+    tasks, train, tokenizer = three_tasks
+    with pytest.raises(ValueError, match="not one of the tasks"):
+        MultiTaskData(
+            tasks, train, tokenizer, mixing=MixingStrategy.parse("uniform"), main_task="mnli"
+        )

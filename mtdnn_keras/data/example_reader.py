@@ -1,11 +1,14 @@
-"""Reads a task's examples from its official file format (GLUE TSV, JSON lines)."""
+"""Reads a task's examples from its official file format (GLUE TSV, JSON lines, CSV, SQuAD)."""
 
 from __future__ import annotations
 
 import collections
+import csv
 import dataclasses
+import io
 import json
 import math
+import re
 from pathlib import Path
 
 from mtdnn_keras.tasks.task_definition import ReaderSpec, TaskDefinition
@@ -27,11 +30,22 @@ class DataError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
+class Answer:
+    """One reference answer of a span task: its text and its first character in the context."""
+
+    text: str
+    start: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Example:
     """One example: a text or text pair, its label and where it came from.
 
     `label` is the label's index in the task's `labels` (classification, ranking), the score
-    (regression), or `None` for an unlabeled file.
+    (regression), the right choice's index (multiple choice), or `None` for an unlabeled file.
+    A span task's example is `text_a` the question and `text_b` the context, with `answers`
+    its reference answers (empty: unanswerable; `None`: unlabeled). A multiple-choice
+    example's candidates are `choices`, each completing `text_b` (or standing alone).
     """
 
     text_a: str
@@ -39,6 +53,12 @@ class Example:
     label: int | float | None
     id: str
     line: int
+    choices: tuple[str, ...] | None = None
+    answers: tuple[Answer, ...] | None = None
+
+    def choice_pairs(self) -> list[tuple[str, str]]:
+        """Multiple choice: `(context, text_b + " " + choice)` for each choice."""
+        return [(self.text_a, f"{self.text_b} {c}" if self.text_b else c) for c in self.choices]
 
 
 @dataclasses.dataclass
@@ -89,8 +109,8 @@ class ExampleReader:
         path = Path(path)
         spec = self.task.reader_for(split)
         if labeled is None:
-            labeled = spec.label is not None
-        if labeled and spec.label is None:
+            labeled = spec.label is not None or (spec.format == "squad" and split != "test")
+        if labeled and spec.label is None and spec.format != "squad":
             raise DataError(
                 path,
                 None,
@@ -107,7 +127,9 @@ class ExampleReader:
             raise DataError(path, None, None, f"cannot read: {error.strerror}") from None
         if not raw.strip():
             raise DataError(path, None, None, "the file is empty")
-        rows = _TsvRows(path, raw, spec) if spec.format == "tsv" else _JsonRows(path, raw, spec)
+        rows = {"tsv": _TsvRows, "jsonl": _JsonRows, "csv": _CsvRows, "squad": _SquadRows}[
+            spec.format
+        ](path, raw, spec)
         result = ReadResult(str(path), [], collections.Counter())
         seen_ids: dict[str, int] = {}
         for line, fields in rows:
@@ -116,9 +138,9 @@ class ExampleReader:
                 if example is None:
                     result.skipped[f"rows with label in skip_labels {list(spec.skip_labels)}"] += 1
                     continue
-                if spec.id is not None and example.id in seen_ids:
+                if (spec.id is not None or spec.format == "squad") and example.id in seen_ids:
                     raise _RowError(
-                        spec.id,
+                        spec.id or "id",
                         "duplicate id",
                         f"id {example.id!r} also on line {seen_ids[example.id]}",
                     )
@@ -135,6 +157,8 @@ class ExampleReader:
     def _example(self, path, line, fields, spec: ReaderSpec, labeled: bool) -> Example | None:
         if isinstance(fields, _RowError):
             raise fields
+        if spec.format == "squad":
+            return _squad_example(fields, line, labeled, self.task.allow_no_answer)
         text_a = _text(fields, spec.text_a, "text_a")
         text_b = _text(fields, spec.text_b, "text_b") if spec.text_b is not None else None
         example_id = str(fields.get(spec.id, "")).strip() if spec.id is not None else str(line)
@@ -148,10 +172,21 @@ class ExampleReader:
             if value in spec.skip_labels:
                 return None
             label = self._label(value, spec.label)
-        return Example(text_a, text_b, label, example_id, line)
+        choices = None
+        if spec.choices:
+            choices = tuple(_text(fields, c, f"choice {i}") for i, c in enumerate(spec.choices))
+        return Example(text_a, text_b, label, example_id, line, choices=choices)
 
     def _label(self, value: str, field) -> int | float:
         task = self.task
+        if task.type == "multiple_choice":
+            if value not in [str(i) for i in range(task.num_choices)]:
+                raise _RowError(
+                    field,
+                    "unknown label",
+                    f"expected the right choice's index, 0 to {task.num_choices - 1}, got {value!r}",
+                )
+            return int(value)
         if task.type == "regression":
             try:
                 score = float(value)
@@ -271,6 +306,192 @@ class _TsvRows:
                     )
                     continue
                 yield number, dict(enumerate(cells))
+
+
+def _squad_example(fields: dict, line: int, labeled: bool, allow_no_answer: bool) -> Example:
+    try:
+        return _squad_fields(fields, line, labeled, allow_no_answer)
+    except _RowError as error:  # name the question's place in the file's tree
+        error.field = f"{fields['_where']}.{error.field}"
+        raise
+
+
+def _squad_fields(fields: dict, line: int, labeled: bool, allow_no_answer: bool) -> Example:
+    question = _text(fields, "question", "question")
+    context = fields["context"]
+    impossible = fields.get("is_impossible", False)
+    if not isinstance(impossible, bool):
+        raise _RowError(
+            "is_impossible", "bad answer", f"expected true or false, got {impossible!r}"
+        )
+    answers = None
+    if labeled:
+        raw = fields.get("answers", [])
+        if not isinstance(raw, list):
+            raise _RowError("answers", "bad answer", f"expected a list, got {raw!r}")
+        if impossible and not allow_no_answer:
+            raise _RowError(
+                "is_impossible", "bad answer", "unanswerable question in a task without no-answer"
+            )
+        if impossible and raw:
+            raise _RowError("answers", "bad answer", "an unanswerable question lists answers")
+        if not impossible and not raw:
+            raise _RowError("answers", "bad answer", "no answers, and is_impossible is not true")
+        parsed = []
+        for i, answer in enumerate(raw):
+            field = f"answers[{i}]"
+            if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
+                raise _RowError(
+                    field, "bad answer", f"expected {{text, answer_start}}, got {answer!r}"
+                )
+            start = answer.get("answer_start")
+            text = answer["text"]
+            if isinstance(start, bool) or not isinstance(start, int) or not text.strip():
+                raise _RowError(
+                    field,
+                    "bad answer",
+                    f"expected a text and an integer answer_start, got {answer!r}",
+                )
+            if context[start : start + len(text)] != text:
+                raise _RowError(
+                    field,
+                    "answer not in context",
+                    f"answer {text!r} is not at character {start} of the context "
+                    f"(found {context[start : start + len(text)]!r})",
+                )
+            parsed.append(Answer(text, start))
+        answers = tuple(parsed)
+    return Example(question, context, None, str(fields["id"]), line, answers=answers)
+
+
+class _SquadRows:
+    """Yields (line, question record with its `context`) for each question of a SQuAD JSON
+    file (`{"data": [{"title", "paragraphs": [{"context", "qas": [...]}]}]}`). Lines are
+    those of the question's `"id"` in the file."""
+
+    def __init__(self, path: Path, raw: bytes, spec: ReaderSpec):
+        self.path = path
+        self.raw = raw
+
+    def __iter__(self):
+        try:
+            text = self.raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = self.raw.count(b"\n", 0, error.start) + 1
+            raise DataError(self.path, line, None, f"not UTF-8 text ({error.reason})") from None
+        try:
+            root = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise DataError(self.path, error.lineno, None, f"invalid JSON: {error.msg}") from None
+        articles = root.get("data") if isinstance(root, dict) else None
+        if not isinstance(articles, list):
+            raise DataError(self.path, 1, "data", 'not a SQuAD file: expected {"data": [articles]}')
+        line_of = _IdLines(text)
+        for a, article in enumerate(articles):
+            paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+            if not isinstance(paragraphs, list):
+                raise DataError(
+                    self.path, None, f"data[{a}].paragraphs", "expected a list of paragraphs"
+                )
+            for p, paragraph in enumerate(paragraphs):
+                where = f"data[{a}].paragraphs[{p}]"
+                if not isinstance(paragraph, dict) or not isinstance(paragraph.get("qas"), list):
+                    raise DataError(self.path, None, f"{where}.qas", "expected a list of questions")
+                context = paragraph.get("context")
+                for q, qa in enumerate(paragraph["qas"]):
+                    if not isinstance(qa, dict) or not isinstance(qa.get("id"), str):
+                        yield (
+                            None,
+                            _RowError(
+                                f"{where}.qas[{q}].id", "missing field", "a question without an id"
+                            ),
+                        )
+                        continue
+                    line = line_of(qa["id"])
+                    if not isinstance(context, str) or not context.strip():
+                        yield (
+                            line,
+                            _RowError(f"{where}.context", "empty text", "empty or missing context"),
+                        )
+                        continue
+                    yield line, {**qa, "context": context, "_where": f"{where}.qas[{q}]"}
+
+
+class _IdLines:
+    """The line of each question id's `"id": "..."` in a JSON text, found in one pass; an id
+    written twice gives its lines in order."""
+
+    def __init__(self, text: str):
+        self.lines: dict[str, list[int]] = {}
+        for match in re.finditer(r'"id"\s*:\s*"((?:[^"\\]|\\.)*)"', text):
+            line = text.count("\n", 0, match.start()) + 1
+            self.lines.setdefault(match.group(1), []).append(line)
+
+    def __call__(self, question_id: str) -> int | None:
+        lines = self.lines.get(question_id)
+        if not lines:
+            return None
+        return lines.pop(0) if len(lines) > 1 else lines[0]
+
+
+class _CsvRows:
+    """Yields (line number, {column: value}) for each row of a CSV file with a header."""
+
+    def __init__(self, path: Path, raw: bytes, spec: ReaderSpec):
+        self.path = path
+        self.raw = raw
+        self.spec = spec
+
+    def __iter__(self):
+        try:
+            text = self.raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = self.raw.count(b"\n", 0, error.start) + 1
+            raise DataError(self.path, line, None, f"not UTF-8 text ({error.reason})") from None
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            columns = next(reader)
+        except StopIteration:
+            return
+        needed = [
+            c
+            for c in (
+                self.spec.text_a,
+                self.spec.text_b,
+                self.spec.label,
+                self.spec.id,
+                *self.spec.choices,
+            )
+            if c is not None
+        ]
+        missing = [c for c in needed if c not in columns]
+        if missing:
+            raise DataError(
+                self.path, 1, missing[0], f"column {missing[0]!r} not in header {columns}"
+            )
+        while True:
+            line = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raise DataError(
+                    self.path, reader.line_num, None, f"unreadable CSV: {error}"
+                ) from None
+            if not cells:
+                continue
+            if len(cells) != len(columns):
+                yield (
+                    line,
+                    _RowError(
+                        None,
+                        "wrong column count",
+                        f"expected {len(columns)} comma-separated columns, got {len(cells)}",
+                    ),
+                )
+                continue
+            yield line, dict(zip(columns, cells))
 
 
 class _JsonRows:

@@ -10,7 +10,8 @@ import tensorflow as tf
 
 from mtdnn_keras.data.example_reader import Example
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
-from mtdnn_keras.data.text_pair_encoder import TextPairEncoder, sequence_length
+from mtdnn_keras.data.span_features import SpanFeaturizer
+from mtdnn_keras.data.text_pair_encoder import TextPairEncoder, cut_to_length, sequence_length
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 
 PADDING_MODES = ("bucket", "batch", "max")
@@ -41,6 +42,10 @@ class MultiTaskData:
         padding: str. One of `"bucket"`, `"batch"`, `"max"`.
         seed: int. Seeds shuffling, grouping and task sampling; the same seed gives the same
             batches in the same order.
+        main_task: str. With fixed-weight sampling (`weights:`, or `uniform`/`temperature`):
+            an epoch ends when this task's batches are exhausted, each taken once (the QA
+            follow-up's weighted stochastic batch selection), so epochs differ in length.
+            Without it an epoch is `steps_per_epoch` steps.
     """
 
     def __init__(
@@ -52,6 +57,7 @@ class MultiTaskData:
         mixing: MixingStrategy | None = None,
         padding: str = "bucket",
         seed: int = 0,
+        main_task: str | None = None,
     ):
         if padding not in PADDING_MODES:
             raise ValueError(
@@ -71,11 +77,60 @@ class MultiTaskData:
             self.batch_counts[task.name] = count
         self.weights = self.mixing.weights(self.batch_counts)
         self.steps_per_epoch = sum(self.batch_counts.values())
+        self.main_task = main_task
+        if main_task is not None:
+            if main_task not in self.batch_counts:
+                raise ValueError(f"main task {main_task!r} is not one of the tasks trained")
+            if not self.mixing.repeats:
+                raise ValueError(
+                    "a main task ends epochs of fixed-weight sampling: use --mixing weights:..., "
+                    "uniform or temperature:T (proportional mixing already takes every batch once)"
+                )
+            if self.weights[main_task] <= 0:
+                raise ValueError(f"main task {main_task!r} has sampling weight 0")
+            self.steps_per_epoch = round(self.batch_counts[main_task] / self.weights[main_task])
 
-    def dataset(self) -> tf.data.Dataset:
+    def epoch_ends(self, epochs: int) -> list[int]:
+        """The step at which each of the first `epochs` epochs ends."""
+        if self.main_task is None:
+            return [self.steps_per_epoch * (epoch + 1) for epoch in range(epochs)]
+        return np.cumsum([len(order) for order in self.task_order(epochs)]).tolist()
+
+    def task_order(self, epochs: int) -> list[np.ndarray]:
+        """With a main task: for each epoch, the task index of each of its batches. Tasks are
+        drawn with the mixing weights until the main task has been drawn as many times as it
+        has batches, so an epoch ends with the main task's last batch."""
+        if self.main_task is None:
+            raise ValueError("task_order is for main-task epochs; see dataset() otherwise")
+        names = [task.name for task in self.tasks]
+        weights = np.array([self.weights[name] for name in names])
+        main = names.index(self.main_task)
+        needed = self.batch_counts[self.main_task]
+        rng = np.random.default_rng(self.seed)
+        orders = []
+        for _ in range(epochs):
+            order, drawn = [], 0
+            while drawn < needed:
+                index = int(rng.choice(len(names), p=weights))
+                order.append(index)
+                drawn += index == main
+            orders.append(np.array(order, np.int64))
+        return orders
+
+    def dataset(self, epochs: int | None = None) -> tf.data.Dataset:
         """Mixed batches, epoch after epoch without end: `steps_per_epoch` of them make an
         epoch (each task's batches once, for proportional mixing), and each epoch is shuffled
-        anew. Give `model.fit` `steps_per_epoch`."""
+        anew. Give `model.fit` `steps_per_epoch`.
+
+        With a main task: the batches of `epochs` epochs in `task_order`, then the end."""
+        if self.main_task is not None:
+            if epochs is None:
+                raise ValueError("with a main task, dataset() needs the number of epochs")
+            order = np.concatenate(self.task_order(epochs))
+            datasets = [self._task_datasets[task.name].repeat() for task in self.tasks]
+            choice = tf.data.Dataset.from_tensor_slices(order)
+            mixed = tf.data.Dataset.choose_from_datasets(datasets, choice)
+            return mixed.prefetch(tf.data.AUTOTUNE)
         names = [task.name for task in self.tasks if self.weights[task.name] > 0]
         datasets = [self._task_datasets[name] for name in names]
         weights = [self.weights[name] for name in names]
@@ -102,13 +157,28 @@ class MultiTaskData:
     def _task_batches(self, index: int, task: TaskDefinition, examples: list[Example]):
         if not examples:
             raise ValueError(f"task '{task.name}' has no training examples")
+        if task.type == "span":
+            features = SpanFeaturizer.for_task(self.tokenizer, task).featurize(examples)
+            encoded = tf.data.Dataset.from_tensor_slices(
+                (features.inputs(), features.positions)
+            ).map(cut_to_length)
+            lengths = features.padding_mask.sum(axis=1)
+            return self._length_batches(index, task, encoded.cache(), lengths, span=True)
         encoder = TextPairEncoder(self.tokenizer, task.max_seq_length)
         if task.type == "ranking":
-            return self._ranking_batches(index, task, examples, encoder)
+            groups = ranking_groups(examples, task, random.Random(self.seed + index))
+            return self._group_batches(index, task, groups, task.group_size, encoder)
+        if task.type == "multiple_choice":
+            groups = [choice_rows(example) for example in examples]
+            return self._group_batches(index, task, groups, task.num_choices, encoder)
         encoded = encoder.dataset(examples, pair=task.is_pair_task).cache()
         lengths = np.fromiter(encoded.map(sequence_length).as_numpy_iterator(), dtype=np.int64)
+        return self._length_batches(index, task, encoded, lengths)
+
+    def _length_batches(self, index, task, encoded, lengths, span=False):
+        """Shuffled batches of single rows, grouped by length or padded as `padding` says."""
         shuffled = encoded.shuffle(
-            len(examples), seed=self.seed + index, reshuffle_each_iteration=True
+            len(lengths), seed=self.seed + index, reshuffle_each_iteration=True
         )
         if self.padding == "bucket":
             boundaries = [b for b in _BUCKET_BOUNDARIES if b < task.max_seq_length]
@@ -122,18 +192,20 @@ class MultiTaskData:
         else:
             shape = [task.max_seq_length] if self.padding == "max" else [None]
             batches = shuffled.padded_batch(
-                self.batch_size, padded_shapes=({k: shape for k in _FEATURES}, [])
+                self.batch_size,
+                padded_shapes=({k: shape for k in _FEATURES}, [2] if span else []),
             )
-            count = math.ceil(len(examples) / self.batch_size)
-        return batches.map(_with_task_id(index)), count
+            count = math.ceil(len(lengths) / self.batch_size)
+        return batches.map(_with_task_id(index, span)), count
 
-    def _ranking_batches(self, index, task, examples, encoder):
-        groups = ranking_groups(examples, task, random.Random(self.seed + index))
+    def _group_batches(self, index, task, groups, group_size, encoder):
+        """Shuffled batches of whole groups (a ranking query's candidates, a question's
+        choices), `batch_size // group_size` groups a batch, flattened to rows."""
         rows = [member for group in groups for member in group]
-        per_group = encoder.dataset(rows, pair=task.is_pair_task).padded_batch(
-            task.group_size, padded_shapes=({k: [None] for k in _FEATURES}, [])
+        per_group = encoder.dataset(rows, pair=True).padded_batch(
+            group_size, padded_shapes=({k: [None] for k in _FEATURES}, [])
         )
-        groups_per_batch = max(1, self.batch_size // task.group_size)
+        groups_per_batch = max(1, self.batch_size // group_size)
         shape = [None, task.max_seq_length] if self.padding == "max" else [None, None]
         batches = (
             per_group.cache()
@@ -148,7 +220,14 @@ _FEATURES = ("token_ids", "segment_ids", "padding_mask")
 
 
 def eval_dataset(examples: list[Example], task: TaskDefinition, tokenizer, batch_size: int = 64):
-    """Batches of encoder inputs in file order (no labels), padded to each batch's longest."""
+    """Batches of encoder inputs in file order (no labels), padded to each batch's longest.
+
+    A multiple-choice example gives `num_choices` rows in a row. Span tasks have their own
+    windows (`SpanFeaturizer`)."""
+    if task.type == "span":
+        raise ValueError("span tasks are evaluated on SpanFeaturizer windows")
+    if task.type == "multiple_choice":
+        examples = [row for example in examples for row in choice_rows(example)]
     encoder = TextPairEncoder(tokenizer, task.max_seq_length)
     return (
         encoder.dataset(examples, pair=task.is_pair_task)
@@ -157,6 +236,15 @@ def eval_dataset(examples: list[Example], task: TaskDefinition, tokenizer, batch
         .apply(tf.data.experimental.assert_cardinality(math.ceil(len(examples) / batch_size)))
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def choice_rows(example: Example) -> list[Example]:
+    """A multiple-choice example as one text-pair row per choice, labeled 1 for the right
+    choice and 0 for the others (all 0 when unlabeled)."""
+    return [
+        Example(a, b, float(i == example.label), example.id, example.line)
+        for i, (a, b) in enumerate(example.choice_pairs())
+    ]
 
 
 def ranking_groups(
@@ -210,9 +298,18 @@ def _flatten_groups(features, labels):
     return flat, tf.reshape(labels, [-1])
 
 
-def _with_task_id(index: int):
+def _with_task_id(index: int, span: bool = False):
+    """`y` of the common element structure: task ids, labels (float) and answer spans."""
+
     def attach(features, labels):
-        task_ids = tf.fill(tf.shape(labels), tf.constant(index, tf.int32))
-        return features, {"task_id": task_ids, "label": labels}
+        rows = tf.shape(features["token_ids"])[:1]
+        y = {"task_id": tf.fill(rows, tf.constant(index, tf.int32))}
+        if span:
+            y["label"] = tf.zeros(rows, tf.float32)
+            y["span"] = tf.cast(labels, tf.int32)
+        else:
+            y["label"] = labels
+            y["span"] = tf.zeros(tf.concat([rows, [2]], 0), tf.int32)
+        return features, y
 
     return attach

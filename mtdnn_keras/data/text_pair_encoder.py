@@ -62,10 +62,10 @@ class TextPairEncoder:
             return features, tf.cast(batch["label"], tf.float32)
 
         dataset = dataset.map(encode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        return dataset.unbatch().map(_cut_to_length)
+        return dataset.unbatch().map(cut_to_length)
 
 
-def _cut_to_length(features, label):
+def cut_to_length(features, label):
     length = tf.reduce_sum(tf.cast(features["padding_mask"], tf.int32))
     return {name: value[:length] for name, value in features.items()}, label
 

@@ -15,7 +15,7 @@ def predicted_labels(task: TaskDefinition, outputs: np.ndarray) -> np.ndarray:
     A ranking head's relevance is a probability: above 0.5 is the positive label.
     """
     outputs = np.asarray(outputs)
-    if task.type == "classification":
+    if task.type in ("classification", "multiple_choice"):  # choices: (examples, choices)
         return outputs.argmax(axis=-1)
     if task.type == "ranking":
         positive = task.labels.index(task.positive_label)
@@ -65,8 +65,22 @@ def _correlation(function, predictions, labels) -> float:
     return function(predictions, labels)[0]
 
 
-def mean_score(results: dict[str, dict[str, float]]) -> float:
-    """Mean over tasks of each task's mean metric: the model-selection score."""
+def mean_score(
+    results: dict[str, dict[str, float]], metrics: dict[str, tuple[str, ...]] | None = None
+) -> float:
+    """Mean over sets of each set's mean metric: the model-selection score. With `metrics`
+    (set name to metric names), only those count (SQuAD's breakdowns and tuned scores do not)."""
     return float(
-        np.mean([np.mean(list(task_metrics.values())) for task_metrics in results.values()])
+        np.mean(
+            [
+                np.mean(
+                    [
+                        value
+                        for name, value in values.items()
+                        if metrics is None or name in metrics[set_name]
+                    ]
+                )
+                for set_name, values in results.items()
+            ]
+        )
     )

@@ -21,13 +21,15 @@ class MTDNNModel(keras.Model):
 
     A functional model from `token_ids`, `segment_ids` and `padding_mask` to a dict keyed by
     task name: classification logits `(batch, num_labels)` (log-probabilities for a SAN head),
-    a regression score `(batch,)`, or a ranking relevance `Rel(Q, A) = sigmoid(w x)` `(batch,)`.
-    Linear heads read the pooled `[CLS]` vector (`pooling="cls"`, the paper's) or the mean of
-    the token vectors (`pooling="mean"`, for encoders trained that way such as MiniLM); the SAN
-    head reads the token vectors.
+    a regression score `(batch,)`, a ranking relevance `Rel(Q, A) = sigmoid(w x)` `(batch,)`,
+    a multiple-choice score `(batch,)` (one row per choice), or span start and end logits
+    `(batch, length, 2)` (padding at -10000). Linear heads read the pooled `[CLS]` vector
+    (`pooling="cls"`, the paper's) or the mean of the token vectors (`pooling="mean"`, for
+    encoders trained that way such as MiniLM); the SAN and span heads read the token vectors.
 
-    `fit` takes batches `(x, y)` with `y = {"task_id": (batch,), "label": (batch,)}`, all rows
-    of one batch from one task (see `mtdnn_keras.data.MultiTaskData`). Each step computes only
+    `fit` takes batches `(x, y)` with `y = {"task_id": (batch,), "label": (batch,), "span":
+    (batch, 2)}` (`span` the answer's start and end token for span tasks), all rows of one
+    batch from one task (see `mtdnn_keras.data.MultiTaskData`). Each step computes only
     that task's loss (chosen in the graph, so a regression score never meets a softmax), and
     with the package's skip-zero-gradient optimizers every other head stays bit-identical.
 
@@ -107,9 +109,13 @@ class MTDNNModel(keras.Model):
                     inputs["segment_ids"],
                     inputs["padding_mask"],
                 )
+            elif task.type == "span":
+                out = head(self.task_dropouts[task.name](encoded["sequence_output"]))
+                mask = ops.expand_dims(inputs["padding_mask"], -1)
+                out = ops.where(mask, out, ops.full_like(out, -10000.0))
             else:
                 out = head(self.task_dropouts[task.name](pooled))
-            if task.type == "regression":
+            if task.type in ("regression", "multiple_choice"):
                 out = ops.squeeze(out, -1)
             elif task.type == "ranking":
                 out = ops.sigmoid(ops.squeeze(out, -1))
@@ -149,7 +155,8 @@ class MTDNNModel(keras.Model):
         return [self.loss_tracker, *self.task_loss_trackers]
 
     def task_loss(self, task_id, outputs, labels):
-        """The loss of the task numbered `task_id` (a scalar tensor), computed for it alone."""
+        """The loss of the task numbered `task_id` (a scalar tensor), computed for it alone.
+        `labels` is `{"label": (batch,) float32, "span": (batch, 2) int32}`."""
         branches = [self._loss_fn(task, outputs[task.name], labels) for task in self.tasks]
         if len(branches) == 1:
             return branches[0]()
@@ -157,17 +164,30 @@ class MTDNNModel(keras.Model):
 
     @staticmethod
     def _loss_fn(task, output, labels):
-        def loss():
-            output32 = ops.cast(output, "float32")
-            if task.type == "regression":
-                return ops.mean(ops.square(output32 - labels))
-            if task.type == "ranking":
-                return listwise_ranking_loss(output32, labels, task.group_size, task.ranking_gamma)
+        def cross_entropy(targets, logits):
             return ops.mean(
                 keras.losses.sparse_categorical_crossentropy(
-                    ops.cast(labels, "int32"), output32, from_logits=True
+                    ops.cast(targets, "int32"), logits, from_logits=True
                 )
             )
+
+        def loss():
+            output32 = ops.cast(output, "float32")
+            label = labels["label"]
+            if task.type == "regression":
+                return ops.mean(ops.square(output32 - label))
+            if task.type == "ranking":
+                return listwise_ranking_loss(output32, label, task.group_size, task.ranking_gamma)
+            if task.type == "multiple_choice":  # rows are choices; label 1 marks the right one
+                scores = ops.reshape(output32, (-1, task.num_choices))
+                answer = ops.argmax(ops.reshape(label, (-1, task.num_choices)), axis=-1)
+                return cross_entropy(answer, scores)
+            if task.type == "span":
+                positions = labels["span"]
+                return cross_entropy(positions[:, 0], output32[..., 0]) + cross_entropy(
+                    positions[:, 1], output32[..., 1]
+                )
+            return cross_entropy(label, output32)
 
         return loss
 
@@ -175,7 +195,9 @@ class MTDNNModel(keras.Model):
         x, y = data
         task_id = ops.cast(y["task_id"][0], "int32")  # a batch holds one task
         outputs = self(x, training=training)
-        loss = self.task_loss(task_id, outputs, ops.cast(y["label"], "float32"))
+        span = y["span"] if "span" in y else ops.zeros((ops.shape(y["label"])[0], 2), "int32")
+        labels = {"label": ops.cast(y["label"], "float32"), "span": span}
+        loss = self.task_loss(task_id, outputs, labels)
         return task_id, loss
 
     def _track(self, task_id, loss):

@@ -5,14 +5,24 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-TASK_TYPES = ("classification", "regression", "ranking")
+TASK_TYPES = ("classification", "regression", "ranking", "span", "multiple_choice")
 HEADS = ("linear", "san")
-READER_FORMATS = ("tsv", "jsonl")
+READER_FORMATS = ("tsv", "jsonl", "csv", "squad")
 METRICS_BY_TYPE = {
     "classification": ("accuracy", "f1", "mcc"),
     "regression": ("pearson", "spearman"),
     "ranking": ("accuracy", "f1"),
+    "span": ("exact", "f1"),
+    "multiple_choice": ("accuracy",),
 }
+SPAN_FIELDS = (
+    "doc_stride",
+    "max_query_length",
+    "max_answer_length",
+    "n_best_size",
+    "allow_no_answer",
+    "null_score_threshold",
+)
 SPLITS = ("train", "dev", "test")
 
 
@@ -25,23 +35,28 @@ class ReaderSpec:
     """Where a task's fields are in its files.
 
     Args:
-        format: `"tsv"` (tab-separated, no quote handling, UTF-8 with an optional BOM) or
-            `"jsonl"` (one JSON object a line).
+        format: `"tsv"` (tab-separated, no quote handling, UTF-8 with an optional BOM),
+            `"jsonl"` (one JSON object a line), `"csv"` (comma-separated with quoting and a
+            header, as SWAG's official files) or `"squad"` (the official SQuAD JSON, whose
+            layout is fixed: a squad reader names no columns).
         header: TSV only. Whether the first line names the columns.
         text_a: column name (header or JSON key) or 0-based column index of the first text.
         text_b: the same for the second text of a pair; `None` for single-sentence tasks.
         label: the same for the label; `None` for unlabeled files (test sets).
         id: the same for an example id; `None` numbers examples by their line.
         skip_labels: label values that mark rows to drop (SNLI's `-`, no annotator consensus).
+        choices: multiple choice only. The columns of the candidate endings, in label order;
+            the label column holds the correct one's index (0-based).
     """
 
     format: str = "tsv"
     header: bool = True
-    text_a: str | int = 0
+    text_a: str | int | None = 0
     text_b: str | int | None = None
     label: str | int | None = None
     id: str | int | None = None
     skip_labels: tuple[str, ...] = ()
+    choices: tuple[str | int, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,12 +66,15 @@ class TaskDefinition:
     Args:
         name: str. The task's name, also the name of its model output.
         type: str. `"classification"` (softmax over `labels`, cross-entropy), `"regression"`
-            (one real value, mean squared error) or `"ranking"` (the paper's pairwise ranking:
-            softmax over a group of candidates holding one positive).
+            (one real value, mean squared error), `"ranking"` (the paper's pairwise ranking:
+            softmax over a group of candidates holding one positive), `"span"` (extractive
+            question answering: start and end logits per token, SQuAD) or `"multiple_choice"`
+            (a score per `[CLS] context [SEP] ending [SEP]`, softmax over the choices, SWAG).
         labels: tuple of str. Label values as they appear in the files; label `i` is output
             index `i`. Classification and ranking only.
-        metrics: tuple of str. Among `accuracy`, `f1`, `mcc` (classification, ranking) and
-            `pearson`, `spearman` (regression). Reported on the 0-100 scale.
+        metrics: tuple of str. Among `accuracy`, `f1`, `mcc` (classification, ranking),
+            `pearson`, `spearman` (regression), `exact`, `f1` (span: SQuAD's exact match and
+            token F1) and `accuracy` (multiple choice). Reported on the 0-100 scale.
         head: str. `"linear"` (a dense layer on the pooled `[CLS]` vector) or `"san"` (the
             stochastic answer network, pairwise classification only).
         dropout: float. Dropout before the head (paper: 0.1; MNLI 0.3; CoLA 0.05).
@@ -71,6 +89,15 @@ class TaskDefinition:
         group_size: int. Ranking only: candidates per query in a training group.
         ranking_gamma: float. Ranking only: the paper's smoothing factor gamma.
         glue_name: str. The file name stem of this task's GLUE submission file.
+        doc_stride: int. Span only: tokens between the starts of a context's windows.
+        max_query_length: int. Span only: questions are cut to this many tokens.
+        max_answer_length: int. Span only: the longest answer predicted, in tokens.
+        n_best_size: int. Span only: start and end candidates per window in decoding.
+        allow_no_answer: bool. Span only: whether a question may have no answer (SQuAD 2.0);
+            the `[CLS]` position stands for "no answer".
+        null_score_threshold: float. Span only: predict no answer when the null score beats
+            the best span's score by more than this. `fit` stores the value tuned on the dev
+            set in the saved model.
     """
 
     name: str
@@ -89,15 +116,29 @@ class TaskDefinition:
     group_size: int = 2
     ranking_gamma: float = 1.0
     glue_name: str | None = None
+    doc_stride: int = 128
+    max_query_length: int = 64
+    max_answer_length: int = 30
+    n_best_size: int = 20
+    allow_no_answer: bool = True
+    null_score_threshold: float = 0.0
 
     @property
     def num_outputs(self) -> int:
-        """Width of the head's output: the number of classes, or 1 for a score."""
-        return len(self.labels) if self.type == "classification" else 1
+        """Width of the head's output: the number of classes, 2 (start, end) for a span
+        task, or 1 for a score."""
+        if self.type == "classification":
+            return len(self.labels)
+        return 2 if self.type == "span" else 1
+
+    @property
+    def num_choices(self) -> int:
+        """Multiple choice only: the number of candidate endings."""
+        return len(self.reader.choices)
 
     @property
     def is_pair_task(self) -> bool:
-        return self.reader.text_b is not None
+        return self.type in ("span", "multiple_choice") or self.reader.text_b is not None
 
     def reader_for(self, split: str) -> ReaderSpec:
         if split == "test" and self.test_reader is not None:
@@ -171,6 +212,16 @@ class _TaskParser:
         reader = self._reader("reader", self.data.get("reader"), base=None)
         if head == "san" and (task_type != "classification" or reader.text_b is None):
             raise self.fail("head", "the SAN head is for pairwise classification tasks only")
+        if (task_type == "span") != (reader.format == "squad"):
+            raise self.fail(
+                "reader.format", "span tasks, and only they, read the 'squad' JSON format"
+            )
+        if task_type == "multiple_choice" and len(reader.choices) < 2:
+            raise self.fail(
+                "reader.choices", "a multiple-choice task names at least 2 choice columns"
+            )
+        if task_type != "multiple_choice" and reader.choices:
+            raise self.fail("reader.choices", "only multiple-choice tasks have choice columns")
         test_reader = None
         if "test_reader" in self.data:
             test_reader = self._reader("test_reader", self.data["test_reader"], base=reader)
@@ -189,6 +240,7 @@ class _TaskParser:
         glue_name = self.data.get("glue_name")
         if glue_name is not None and not isinstance(glue_name, str):
             raise self.fail("glue_name", f"expected a string, got {glue_name!r}")
+        span = self._span(task_type, max_seq_length)
         return TaskDefinition(
             name=str(self.name),
             type=task_type,
@@ -206,13 +258,22 @@ class _TaskParser:
             group_size=group_size,
             ranking_gamma=gamma,
             glue_name=glue_name,
+            **span,
         )
 
     def _labels(self, task_type: str) -> tuple[str, ...]:
         labels = self.data.get("labels")
-        if task_type == "regression":
+        if task_type in ("regression", "span", "multiple_choice"):
             if labels:
-                raise self.fail("labels", "a regression task has no labels")
+                raise self.fail(
+                    "labels",
+                    f"a {task_type} task has no labels"
+                    + (
+                        " (the label column holds the right choice's index)"
+                        if task_type == "multiple_choice"
+                        else ""
+                    ),
+                )
             return ()
         if not isinstance(labels, (list, tuple)) or len(labels) < 2:
             raise self.fail("labels", f"expected a list of at least 2 label values, got {labels!r}")
@@ -225,7 +286,7 @@ class _TaskParser:
         metrics = self.data.get("metrics")
         allowed = METRICS_BY_TYPE[task_type]
         if metrics is None:
-            return allowed[:1] if task_type != "regression" else allowed
+            return allowed if task_type in ("regression", "span") else allowed[:1]
         if not isinstance(metrics, (list, tuple)) or not metrics:
             raise self.fail("metrics", f"expected a non-empty list, got {metrics!r}")
         for metric in metrics:
@@ -242,6 +303,36 @@ class _TaskParser:
                     "metrics", f"{metric!r} is not a {task_type} metric; use {', '.join(allowed)}"
                 )
         return tuple(metrics)
+
+    def _span(self, task_type: str, max_seq_length: int) -> dict[str, Any]:
+        if task_type != "span":
+            for field in SPAN_FIELDS:
+                if field in self.data:
+                    raise self.fail(field, "only span tasks take this field")
+            return {}
+        values = {}
+        for field, low in (
+            ("doc_stride", 1),
+            ("max_query_length", 1),
+            ("max_answer_length", 1),
+            ("n_best_size", 1),
+        ):
+            value = self.data.get(field, TaskDefinition.__dataclass_fields__[field].default)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise self.fail(field, f"expected an integer >= {low}, got {value!r}")
+            values[field] = value
+        if values["max_query_length"] + 3 >= max_seq_length:
+            raise self.fail(
+                "max_query_length",
+                f"{values['max_query_length']} leaves no room for the context in "
+                f"max_seq_length {max_seq_length}",
+            )
+        allow = self.data.get("allow_no_answer", True)
+        if not isinstance(allow, bool):
+            raise self.fail("allow_no_answer", f"expected true or false, got {allow!r}")
+        values["allow_no_answer"] = allow
+        values["null_score_threshold"] = self._number("null_score_threshold", 0.0)
+        return values
 
     def _number(self, field: str, default: float) -> float:
         value = self.data.get(field, default)
@@ -269,18 +360,32 @@ class _TaskParser:
             raise self.fail(
                 f"{field}.format", f"expected one of {', '.join(READER_FORMATS)}, got {fmt!r}"
             )
-        if "text_a" not in merged:
+        if fmt == "squad":
+            named = [k for k in ("text_a", "text_b", "label", "id", "choices") if value.get(k)]
+            if named:
+                raise self.fail(
+                    f"{field}.{named[0]}",
+                    "a squad reader reads SQuAD's fixed layout: name no columns",
+                )
+            merged.update(text_a=None, text_b=None, label=None, id=None, choices=())
+        elif merged.get("text_a") is None:
             raise self.fail(f"{field}.text_a", "required: the column of the first text")
-        for key in ("text_a", "text_b", "label", "id"):
-            column = merged.get(key)
+        choices = merged.get("choices", ())
+        if not isinstance(choices, (list, tuple)):
+            raise self.fail(f"{field}.choices", f"expected a list of columns, got {choices!r}")
+        merged["choices"] = tuple(choices)
+        for key, column in [
+            *((k, merged.get(k)) for k in ("text_a", "text_b", "label", "id")),
+            *((f"choices[{i}]", c) for i, c in enumerate(merged["choices"])),
+        ]:
             if column is None:
                 continue
             if isinstance(column, bool) or not isinstance(column, (str, int)):
                 raise self.fail(
                     f"{field}.{key}", f"expected a column name or index, got {column!r}"
                 )
-            if fmt == "jsonl" and isinstance(column, int):
-                raise self.fail(f"{field}.{key}", "a jsonl reader names fields by key, not index")
+            if fmt in ("jsonl", "csv") and isinstance(column, int):
+                raise self.fail(f"{field}.{key}", f"a {fmt} reader names fields by key, not index")
             if fmt == "tsv" and not merged.get("header", True) and not isinstance(column, int):
                 raise self.fail(f"{field}.{key}", "a file without header needs column indices")
             if fmt == "tsv" and merged.get("header", True) and isinstance(column, int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -29,7 +30,10 @@ class EvaluationCallback(keras.callbacks.Callback):
         log_dir: TensorBoard folder; `None` for no logs.
         max_steps: stop training after this many optimizer steps (`None`: no limit).
         select_by: names of the dev sets whose mean picks the best epoch (`None`: all).
-        save_model: save the best epoch's model (else only its scores).
+        save_model: save the best epoch's model (else only its scores). A span task's
+            null-score threshold tuned on its dev set is stored in the saved model.
+        eval_steps: evaluate when the optimizer reaches these steps instead of at the end
+            of each Keras epoch (for epochs of differing length, run as one Keras epoch).
     """
 
     def __init__(
@@ -40,8 +44,10 @@ class EvaluationCallback(keras.callbacks.Callback):
         max_steps: int | None = None,
         select_by: list[str] | None = None,
         save_model: bool = True,
+        eval_steps: list[int] | None = None,
     ):
         super().__init__()
+        self.eval_steps = set(eval_steps) if eval_steps is not None else None
         self.evaluator = evaluator
         self.output_dir = Path(output_dir)
         self.log_dir = log_dir
@@ -54,13 +60,21 @@ class EvaluationCallback(keras.callbacks.Callback):
         self._writers = {}
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.max_steps is not None and int(self.model.optimizer.iterations) >= self.max_steps:
+        step = int(self.model.optimizer.iterations)
+        if self.eval_steps is not None and step in self.eval_steps:
+            self.evaluate(len(self.history))
+        if self.max_steps is not None and step >= self.max_steps:
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.eval_steps is None:
+            self.evaluate(epoch)
+
+    def evaluate(self, epoch: int) -> None:
+        """Scores the dev sets; keeps the model and scores if they are the best so far."""
         results = self.evaluator.evaluate(self.model)
         chosen = {n: r for n, r in results.items() if self.select_by is None or n in self.select_by}
-        score = mean_score(chosen)
+        score = mean_score(chosen, self.evaluator.primary_metrics)
         if math.isnan(score):
             score = -math.inf  # a diverged epoch never counts as the best
         step = int(self.model.optimizer.iterations)
@@ -73,9 +87,18 @@ class EvaluationCallback(keras.callbacks.Callback):
             self.best_score = score
             self.best_results = results
             if self.save_model:
+                self._store_tuned_thresholds()
                 save_model_atomically(self.model, self.output_dir / MODEL_FILE)
             write_json_atomically(results, self.output_dir / "metrics.json")
         write_json_atomically(self.history, self.output_dir / "eval_history.json")
+
+    def _store_tuned_thresholds(self):
+        tuned = self.evaluator.tuned_thresholds
+        for index, task in enumerate(self.model.tasks):
+            if task.name in tuned:
+                self.model.tasks[index] = dataclasses.replace(
+                    task, null_score_threshold=tuned[task.name]
+                )
 
     def _log(self, results, step):
         if self.log_dir is None:

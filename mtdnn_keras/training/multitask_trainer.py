@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -55,8 +54,16 @@ def resolve_tasks(
         registry = registry.with_file(task_file)
     tasks = registry.resolve(spec)
     if max_seq_length is not None:
-        tasks = [dataclasses.replace(task, max_seq_length=max_seq_length) for task in tasks]
+        tasks = [_with_max_seq_length(task, max_seq_length) for task in tasks]
     return tasks
+
+
+def _with_max_seq_length(task: TaskDefinition, length: int) -> TaskDefinition:
+    """`task` with another length limit; a span task's question keeps at most half of it."""
+    if task.type == "span":
+        query = min(task.max_query_length, length // 2)
+        return dataclasses.replace(task, max_seq_length=length, max_query_length=query)
+    return dataclasses.replace(task, max_seq_length=length)
 
 
 def load_eval_sets(tasks, data_dir, eval_files, skip_bad_rows=False) -> list[EvalSet]:
@@ -136,14 +143,24 @@ def train(
     output_dir = _prepare_output_dir(config.output_dir)
     tokenizer = start.tokenizer
     data = MultiTaskData(
-        tasks, train_examples, tokenizer, config.batch_size, mixing, config.padding, config.seed
+        tasks,
+        train_examples,
+        tokenizer,
+        config.batch_size,
+        mixing,
+        config.padding,
+        config.seed,
+        config.main_task,
     )
-    total_steps = data.steps_per_epoch * config.epochs
-    if config.min_steps is not None:
-        total_steps = max(total_steps, config.min_steps)
-    if config.max_steps is not None:
-        total_steps = min(total_steps, config.max_steps)
-    epochs = math.ceil(total_steps / data.steps_per_epoch)
+    epochs = config.epochs
+    epoch_ends = data.epoch_ends(epochs)
+    while config.min_steps is not None and epoch_ends[-1] < config.min_steps:
+        epochs += 1
+        epoch_ends = data.epoch_ends(epochs)
+    total_steps = epoch_ends[-1]
+    if config.max_steps is not None and config.max_steps < total_steps:
+        total_steps = config.max_steps
+        epoch_ends = [end for end in epoch_ends if end < total_steps] + [total_steps]
 
     pooling = start.default_pooling(config.pooling, config.encoder)
     model = start.build_model(tasks, pooling, reuse_heads=reuse_heads, keep_other_heads=reuse_heads)
@@ -161,6 +178,7 @@ def train(
             "start": start.description,
             "pooling_used": pooling,
             "steps_per_epoch": data.steps_per_epoch,
+            "epoch_ends": epoch_ends,
             "total_steps": total_steps,
             "batch_counts": data.batch_counts,
             "mixing_weights": data.weights,
@@ -173,6 +191,9 @@ def train(
         f"examples from {start.description}: {data.steps_per_epoch} steps/epoch, "
         f"{total_steps} steps, mixing {mixing}"
     )
+    # Epochs of differing length (a main task's) or `selection: last` run as one Keras epoch
+    # of every step, scored at the epoch ends; otherwise Keras epochs are the epochs.
+    one_pass = config.main_task is not None or config.selection == "last"
     evaluation = EvaluationCallback(
         Evaluator(eval_sets, tokenizer, config.eval_batch_size),
         str(output_dir),
@@ -180,15 +201,14 @@ def train(
         max_steps=total_steps,
         select_by=_select_by(config.select_by, eval_sets),
         save_model=config.save_model,
+        eval_steps=(epoch_ends if config.selection == "best" else [total_steps])
+        if one_pass
+        else None,
     )
-    if config.selection == "last":  # one Keras epoch of every step: scored once, at the end
-        epochs, steps_per_epoch = 1, total_steps
-    else:
-        steps_per_epoch = data.steps_per_epoch
     model.fit(
-        data.dataset(),
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
+        data.dataset(epochs) if config.main_task is not None else data.dataset(),
+        epochs=1 if one_pass else len(epoch_ends),
+        steps_per_epoch=total_steps if one_pass else data.steps_per_epoch,
         shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data stream
         callbacks=[
             evaluation,
@@ -242,7 +262,8 @@ def predict_file(
     batch_size: int = 64,
 ) -> int:
     """Predicts a file in the task's test format. Writes a GLUE submission TSV (`index`,
-    `prediction`) for `.tsv` outputs, else JSON lines with probabilities or scores.
+    `prediction`) for `.tsv` outputs, SQuAD's official prediction file (`{id: answer}`) for a
+    span task's `.json` output, else JSON lines with probabilities, scores or answers.
     Returns the number of predictions."""
     from mtdnn_keras.inference.predictor import Predictor
 
@@ -254,10 +275,16 @@ def predict_file(
     output_path.parent.mkdir(parents=True, exist_ok=True)
     temporary = output_path.with_name(f".{output_path.name}.tmp")
     with open(temporary, "w", encoding="utf-8") as handle:
-        if output_path.suffix == ".tsv":
+        if output_path.suffix == ".json" and task.type == "span":
+            answers = {example.id: record["answer"] for example, record in zip(examples, records)}
+            json.dump(answers, handle, indent=1, ensure_ascii=False)
+        elif output_path.suffix == ".tsv":
             handle.write("index\tprediction\n")
             for example, record in zip(examples, records):
-                value = f"{record['score']:.3f}" if task.type == "regression" else record["label"]
+                if task.type == "regression":
+                    value = f"{record['score']:.3f}"
+                else:
+                    value = record["answer"] if task.type == "span" else record["label"]
                 handle.write(f"{example.id}\t{value}\n")
         else:
             for example, record in zip(examples, records):

@@ -84,7 +84,11 @@ class StartingPoint:
         """`tasks`, with the starting model's definition of those it already has a head for
         (its head layout and labels must match the weights), keeping the run's length limit."""
         return [
-            dataclasses.replace(self.tasks[task.name], max_seq_length=task.max_seq_length)
+            dataclasses.replace(
+                self.tasks[task.name],
+                max_seq_length=task.max_seq_length,
+                max_query_length=task.max_query_length,
+            )
             if task.name in self.tasks
             else task
             for task in tasks

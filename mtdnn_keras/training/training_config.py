@@ -33,6 +33,9 @@ class TrainingConfig:
             for large sets such as SST-2.
         mixing: a `MixingStrategy` string: `proportional`, `uniform`, `temperature:T`,
             `weights:a=..,b=..`.
+        main_task: with `weights:` (or `uniform`, `temperature:T`) mixing, an epoch ends
+            when this task's batches are used up, each once (weighted stochastic batch
+            selection with a main task, as the QA follow-up trains SQuAD at weight 0.8).
         padding: `bucket` (default), `batch` or `max` (see `MultiTaskData`).
         pooling: what linear heads read: `cls` (the paper's pooled `[CLS]`) or `mean` (masked
             mean of the token vectors). `auto` (default) is `mean` for the MiniLM sentence
@@ -67,6 +70,7 @@ class TrainingConfig:
     max_seq_length: int | None = None
     max_train_examples: dict[str, int] = dataclasses.field(default_factory=dict)
     mixing: str = "proportional"
+    main_task: str | None = None
     padding: str = "bucket"
     pooling: str = "auto"
     optimizer: str = "adamax"
