@@ -8,7 +8,7 @@ DATA=../shared/data
 mtdnn-keras split-articles "$DATA/squad2/dev-v2.0.articles-01-12.json" --train-articles 9 \
   --output-dir "$RUNS/data"
 COMMON=(--train-file "squad2=$RUNS/data/train.json" --eval-file "squad2=$RUNS/data/dev.json"
-        --epochs 2 --learning-rate 1e-4 --batch-size 32 --seed 0 --verbose 2)
+        --epochs 3 --learning-rate 3e-4 --batch-size 32 --seed 0 --verbose 2)
 mtdnn-keras fit --tasks squad2 --output-dir "$RUNS/qa_only" "${COMMON[@]}"
 mtdnn-keras fit --tasks squad2,cola,mrpc,swag_jsonl --data-dir "$DATA/glue" \
   --train-file "swag_jsonl=$DATA/swag/sample.jsonl" --eval-file "swag_jsonl=$DATA/swag/sample.jsonl" \

@@ -91,7 +91,7 @@ def test_invalid_field_is_named_with_its_line(tmp_path, replace, field, line):
 
 def test_reader_errors_name_the_nested_field(tmp_path):
     path = tmp_path / "tasks.yaml"
-    path.write_text(USER_FILE.replace("format: tsv, header: true", "format: csv, header: true"))
+    path.write_text(USER_FILE.replace("format: tsv, header: true", "format: xml, header: true"))
     with pytest.raises(
         TaskDefinitionError, match=r"line 6: task 'sentiment', field 'reader.format'"
     ):
