@@ -196,3 +196,30 @@ def test_predict_answers_strings_from_cli_and_python(qa_run, tmp_path):
     )
     with pytest.raises(ValueError, match="scores 4 choices"):
         predictor.predict("swag_jsonl", ["x"], None, choices=[["a", "b"]])
+
+
+def test_evaluate_uses_the_stored_threshold(qa_run, tmp_path):
+    from mtdnn_keras.cli.main import main
+
+    config, result, dev = qa_run
+    output = tmp_path / "scores.json"
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                config.output_dir,
+                "--tasks",
+                "squad2",
+                "--eval-file",
+                f"squad2={dev}",
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
+    scores = json.loads(output.read_text())["squad2"]
+    # the saved model answers at the threshold tuned on this set: its scores are the tuned ones
+    assert scores["f1"] == pytest.approx(result.metrics["squad2"]["best_f1"], abs=1e-6)
+    assert scores["best_f1"] == pytest.approx(result.metrics["squad2"]["best_f1"], abs=1e-6)
