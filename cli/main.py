@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import sys
+from pathlib import Path
 
 
 def _pairs(values: list[str] | None, flag: str, cast=str) -> dict:
@@ -190,11 +191,16 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--format",
         required=True,
-        choices=["keras-hub-preset", "keras"],
+        choices=["keras-hub-preset", "keras", "saved_model"],
         help="keras-hub-preset: the shared encoder alone, loadable by keras-hub; "
-        "keras: the whole multi-task model without optimizer state",
+        "keras: the whole multi-task model without optimizer state; "
+        "saved_model: TF Serving's OUTPUT/NAME/VERSION layout, signatures per task",
     )
     export.add_argument("--output", required=True, help="folder to write")
+    export.add_argument(
+        "--name", help="saved_model: the served model's name (default: the folder's)"
+    )
+    export.add_argument("--version", type=int, default=1, help="saved_model: the version folder")
 
     experiment = commands.add_parser(
         "experiment", help="run a comparison from one YAML config and write its report"
@@ -324,6 +330,19 @@ def _run(args) -> int:
         print(f"results in {args.output_dir}/adaptation.md and adaptation.png")
         return 0
     if args.command == "export":
+        if args.format == "saved_model":
+            from mtdnn_keras.export.saved_model import export_saved_model
+
+            written = export_saved_model(args.model, args.output, args.name, args.version)
+            description = json.loads(
+                (written / "assets.extra" / "mtdnn_keras_signatures.json").read_text()
+            )
+            for signature, ops in sorted(description["custom_ops"].items()):
+                needs = description["min_tf_serving"][signature]
+                extra = f"; non-core ops {', '.join(ops)}" if ops else ""
+                print(f"  signature {signature}: TF Serving {needs}{extra}")
+            print(f"wrote {written} and {Path(args.output) / 'models.config'}")
+            return 0
         if args.format == "keras-hub-preset":
             from mtdnn_keras.export.encoder_preset import export_encoder_preset as export
         else:

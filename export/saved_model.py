@@ -1,0 +1,181 @@
+"""A trained multi-task model as a TF Serving SavedModel: signatures per task, ids or text in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from mtdnn_keras.export.op_audit import TEXT_OPS_MIN_TF_SERVING, custom_ops, signature_ops
+from mtdnn_keras.export.serving_files import (
+    WARMUP_FILE,
+    write_models_config,
+    write_warmup_requests,
+)
+
+from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
+from mtdnn_keras.models.model_directory import atomic_directory, load_model_directory
+from mtdnn_keras.models.mtdnn_model import MTDNNModel
+
+DEFAULT_TASK_FILE = "mtdnn_keras_signatures.json"
+
+
+def export_saved_model(
+    model_dir: str | Path,
+    output: str | Path,
+    name: str | None = None,
+    version: int = 1,
+) -> Path:
+    """Writes the model that `fit` saved in `model_dir` to TF Serving's layout
+    `output/NAME/VERSION/` (`saved_model.pb`, `variables/`, `assets/`), atomically.
+
+    Signatures, for each task `T` of the model:
+    - `T`: token ids in (`token_ids`, `segment_ids`, `padding_mask`, int32 `(batch, length)`;
+      core TensorFlow ops only);
+    - `T_text`: raw text in (`text_a`, and `text_b` for pair tasks; tf.string `(batch,)`),
+      tokenised in the graph with the model's WordPiece vocabulary (needs tensorflow-text's
+      ops: `import tensorflow_text` before loading).
+
+    Outputs: `probabilities` and `label_ids` (classification), `scores` (regression, ranking,
+    one per row for multiple choice), `start_logits` and `end_logits` (span). The first
+    task's ids signature is also `serving_default`.
+
+    Also written: `assets/vocab.txt`; `assets.extra/tf_serving_warmup_requests` (one request
+    per signature, replayed by TF Serving on load); `assets.extra/mtdnn_keras_signatures.json`
+    (the tasks, and each signature's non-core ops with the oldest TF Serving that has them);
+    and `output/models.config` serving this version. Returns the version folder.
+    """
+    trained, tokenizer = load_model_directory(model_dir)
+    model = MTDNNModel.from_config(trained.get_config())  # without the optimizer's slots
+    model.set_weights(trained.get_weights())
+    name = name or Path(model_dir).resolve().name
+    if version < 1:
+        raise ValueError(f"a TF Serving version is a positive integer, got {version}")
+    target = Path(output) / name / str(version)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    tokenizer(tf.constant(["build"]))  # builds its vocabulary table, which the archive keeps
+    archive.track(tokenizer)
+    ids_spec = [
+        tf.TensorSpec([None, None], tf.int32, name="token_ids"),
+        tf.TensorSpec([None, None], tf.int32, name="segment_ids"),
+        tf.TensorSpec([None, None], tf.int32, name="padding_mask"),
+    ]
+    tasks = list(model.tasks)
+    for task in tasks:  # ids signatures first: the first endpoint is serving_default
+        archive.add_endpoint(task.name, _ids_endpoint(model, task), input_signature=ids_spec)
+    for task in tasks:
+        if task.type in ("span", "multiple_choice"):
+            continue  # their text form needs windows or choices: ids signatures only
+        text_spec = [tf.TensorSpec([None], tf.string, name="text_a")]
+        if task.is_pair_task:
+            text_spec.append(tf.TensorSpec([None], tf.string, name="text_b"))
+        encoder = TextPairEncoder(tokenizer, task.max_seq_length)
+        archive.add_endpoint(
+            f"{task.name}_text", _text_endpoint(model, task, encoder), input_signature=text_spec
+        )
+    _track_variables_once(archive)
+    with atomic_directory(target) as temporary:
+        archive.write_out(str(temporary), verbose=False)
+        (temporary / "assets").mkdir(exist_ok=True)
+        (temporary / "assets" / "vocab.txt").write_text(
+            "\n".join(tokenizer.get_vocabulary()) + "\n", encoding="utf-8"
+        )
+        (temporary / "assets.extra").mkdir(exist_ok=True)
+        ops = {
+            signature: custom_ops(names)
+            for signature, names in signature_ops(temporary).items()
+            if not signature.startswith("__")
+        }
+        (temporary / "assets.extra" / DEFAULT_TASK_FILE).write_text(
+            json.dumps(
+                {
+                    "default_task": tasks[0].name,
+                    "tasks": {task.name: {"name": task.name, **task.to_dict()} for task in tasks},
+                    "custom_ops": ops,
+                    "min_tf_serving": {
+                        s: TEXT_OPS_MIN_TF_SERVING if custom else "any" for s, custom in ops.items()
+                    },
+                },
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
+        write_warmup_requests(
+            temporary / "assets.extra" / WARMUP_FILE, name, _warmup_inputs(tasks, tokenizer)
+        )
+    write_models_config(Path(output) / "models.config", name, version)
+    return target
+
+
+def _warmup_inputs(tasks, tokenizer) -> dict[str, dict]:
+    """A two-row request for every signature."""
+    length = 16
+    ids = np.full((2, length), tokenizer.pad_token_id, np.int32)
+    ids[:, 0] = tokenizer.cls_token_id
+    ids[:, 1:5] = tokenizer.token_to_id("the")
+    ids[:, 5] = tokenizer.sep_token_id
+    mask = (np.arange(length) < 6).astype(np.int32)[None, :].repeat(2, 0)
+    feed = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
+    requests = {}
+    for task in tasks:
+        requests[task.name] = feed
+        if task.type not in ("span", "multiple_choice"):
+            text = {"text_a": np.array([b"A warm-up sentence.", b"Another one."])}
+            if task.is_pair_task:
+                text["text_b"] = np.array([b"A second sentence.", b"And another."])
+            requests[f"{task.name}_text"] = text
+    return requests
+
+
+def _track_variables_once(archive) -> None:
+    """Works around keras-team/keras#23553 (open in Keras 3.15): `track()` keeps the Keras
+    variable wrappers while the endpoints capture the `tf.Variable`s inside them, so every
+    weight was written twice (MiniLM: 184 MB instead of 91). Tracking the `tf.Variable`s
+    themselves lets TensorFlow store each once. Private API: pinned Keras minor version."""
+    trackable = archive._tf_trackable
+    for attribute in ("variables", "trainable_variables", "non_trainable_variables"):
+        wrapped = getattr(trackable, attribute, None)
+        if wrapped is not None:
+            setattr(trackable, attribute, [getattr(v, "_value", v) for v in wrapped])
+
+
+def _outputs(task, output):
+    if task.type == "classification":  # logits, or a SAN head's log-probabilities
+        probabilities = tf.nn.softmax(tf.cast(output, tf.float32), axis=-1)
+        return {
+            "probabilities": probabilities,
+            "label_ids": tf.argmax(probabilities, axis=-1, output_type=tf.int32),
+        }
+    if task.type == "span":
+        return {"start_logits": output[..., 0], "end_logits": output[..., 1]}
+    return {"scores": tf.cast(output, tf.float32)}
+
+
+def _ids_endpoint(model, task):
+    def serve(token_ids, segment_ids, padding_mask):
+        outputs = model(
+            {
+                "token_ids": token_ids,
+                "segment_ids": segment_ids,
+                "padding_mask": tf.cast(padding_mask, tf.bool),
+            },
+            training=False,
+        )
+        return _outputs(task, outputs[task.name])
+
+    return serve
+
+
+def _text_endpoint(model, task, encoder: TextPairEncoder):
+    def serve(text_a, text_b=None):
+        features = encoder.encode_batch(text_a, text_b)
+        # cut the batch to its longest example: max_seq_length columns are mostly padding
+        length = tf.reduce_max(tf.reduce_sum(tf.cast(features["padding_mask"], tf.int32), 1))
+        features = {key: value[:, :length] for key, value in features.items()}
+        outputs = model(features, training=False)
+        return _outputs(task, outputs[task.name])
+
+    return serve

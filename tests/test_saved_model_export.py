@@ -1,0 +1,236 @@
+"""SavedModel export for TF Serving: layout, signatures, and outputs in a fresh process."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import tiny_backbone
+
+from mtdnn_keras.models.model_directory import (
+    MODEL_FILE,
+    TOKENIZER_DIR,
+    save_model_atomically,
+    save_tokenizer_atomically,
+)
+from mtdnn_keras.models.mtdnn_model import MTDNNModel
+from mtdnn_keras.optimizers.skip_zero_gradient import make_optimizer
+from mtdnn_keras.tasks import TaskRegistry
+
+TASKS = TaskRegistry.builtin().resolve("rte,stsb,sst2,mnli,squad2")
+PAIRS = (
+    ["A man is eating food.", "The Normans settled in Normandy in the 10th century.", ""],
+    ["Someone eats.", "Normandy is in France, and the Normans came from the north.", "x"],
+)
+
+# Runs in a fresh interpreter: TF Serving needs only TensorFlow and tensorflow-text's ops.
+LOAD_AND_RUN = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the ops of the text signatures)
+assert "mtdnn_keras" not in sys.modules and "keras_hub" not in sys.modules
+path, inputs_file, outputs_file = sys.argv[1:]
+loaded = tf.saved_model.load(path, tags=["serve"])
+inputs = json.load(open(inputs_file))
+results = {"signatures": sorted(loaded.signatures)}
+for name, feed in inputs.items():
+    signature = loaded.signatures[name]
+    tensors = {k: tf.constant(v, dtype=signature.structured_input_signature[1][k].dtype)
+               for k, v in feed.items()}
+    results[name] = {k: v.numpy().tolist() for k, v in signature(**tensors).items()}
+json.dump(results, open(outputs_file, "w"))
+"""
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, minilm_tokenizer):
+    directory = tmp_path_factory.mktemp("model")
+    model = MTDNNModel(tiny_backbone(minilm_tokenizer.vocabulary_size(), seed=3), TASKS)
+    model.compile(optimizer=make_optimizer("adamax", 1e-3))
+    model.optimizer.build(model.trainable_variables)
+    save_model_atomically(model, directory / MODEL_FILE)
+    save_tokenizer_atomically(minilm_tokenizer, directory / TOKENIZER_DIR)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def exported(model_dir, tmp_path_factory):
+    from mtdnn_keras.export.saved_model import export_saved_model
+
+    root = tmp_path_factory.mktemp("serving")
+    return root, export_saved_model(model_dir, root, name="mtdnn", version=3)
+
+
+def test_tf_serving_layout_and_signatures(exported, minilm_tokenizer):
+    root, version_dir = exported
+    assert version_dir == root / "mtdnn" / "3"
+    assert (version_dir / "saved_model.pb").is_file()
+    assert (version_dir / "variables" / "variables.index").is_file()
+    vocab = (version_dir / "assets" / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    assert vocab == minilm_tokenizer.get_vocabulary()
+    description = json.loads(
+        (version_dir / "assets.extra" / "mtdnn_keras_signatures.json").read_text()
+    )
+    assert description["default_task"] == "rte"
+    # no temporary folder left behind, beside the model and its models.config
+    assert sorted(root.iterdir()) == [root / "models.config", root / "mtdnn"]
+    assert sorted((root / "mtdnn").iterdir()) == [version_dir]
+
+
+def test_every_weight_is_stored_once(exported, model_dir):
+    from mtdnn_keras.models.model_directory import load_model_directory
+
+    model, _ = load_model_directory(model_dir)
+    reader = tf.train.load_checkpoint(str(exported[1] / "variables" / "variables"))
+    stored = sum(
+        int(np.prod(shape))
+        for name, shape in reader.get_variable_to_shape_map().items()
+        if "VARIABLE_VALUE" in name
+    )
+    # keras-team/keras#23553 stored every weight twice; beyond the weights, only the dropout
+    # layers' seed states (2 integers each) are kept
+    assert model.count_params() <= stored < model.count_params() + 100
+
+
+def test_outputs_equal_the_keras_model_in_a_fresh_process(exported, model_dir, tmp_path):
+    from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
+    from mtdnn_keras.models.model_directory import load_model_directory
+
+    model, tokenizer = load_model_directory(model_dir)
+    task = {t.name: t for t in model.tasks}["rte"]
+    features = TextPairEncoder(tokenizer, task.max_seq_length).encode_batch(
+        tf.constant(PAIRS[0]), tf.constant(PAIRS[1])
+    )
+    length = int(tf.reduce_max(tf.reduce_sum(tf.cast(features["padding_mask"], tf.int32), 1)))
+    ids = {k: v.numpy()[:, :length] for k, v in features.items()}
+    expected = model.predict({**ids}, verbose=0)
+    feed = {k: v.astype("int32").tolist() for k, v in ids.items()}
+    inputs = {
+        "rte": feed,
+        "stsb": feed,
+        "squad2": feed,
+        "serving_default": feed,
+        "rte_text": {"text_a": PAIRS[0], "text_b": PAIRS[1]},
+        "stsb_text": {"text_a": PAIRS[0], "text_b": PAIRS[1]},
+        "sst2_text": {"text_a": PAIRS[0]},
+    }
+    (tmp_path / "inputs.json").write_text(json.dumps(inputs))
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            LOAD_AND_RUN,
+            str(exported[1]),
+            str(tmp_path / "inputs.json"),
+            str(tmp_path / "outputs.json"),
+        ],
+        check=True,
+    )
+    results = json.loads((tmp_path / "outputs.json").read_text())
+    assert results["signatures"] == sorted(
+        [
+            "serving_default",
+            "rte",
+            "stsb",
+            "sst2",
+            "mnli",
+            "squad2",
+            "rte_text",
+            "stsb_text",
+            "sst2_text",
+            "mnli_text",
+        ]
+    )
+    probabilities = tf.nn.softmax(expected["rte"]).numpy()
+    for name in ("rte", "rte_text", "serving_default"):
+        np.testing.assert_allclose(results[name]["probabilities"], probabilities, atol=1e-5)
+        assert results[name]["label_ids"] == probabilities.argmax(-1).tolist()
+    for name in ("stsb", "stsb_text"):
+        np.testing.assert_allclose(results[name]["scores"], expected["stsb"], atol=1e-5)
+    np.testing.assert_allclose(
+        results["squad2"]["start_logits"], expected["squad2"][..., 0], atol=1e-5
+    )
+    np.testing.assert_allclose(
+        results["squad2"]["end_logits"], expected["squad2"][..., 1], atol=1e-5
+    )
+    single = TextPairEncoder(tokenizer, 128).encode_batch(tf.constant(PAIRS[0]))
+    sst2 = model.predict({k: v.numpy() for k, v in single.items()}, verbose=0)["sst2"]
+    np.testing.assert_allclose(
+        results["sst2_text"]["probabilities"], tf.nn.softmax(sst2).numpy(), atol=1e-5
+    )
+
+
+def test_cli_export_and_bad_version(model_dir, tmp_path):
+    from mtdnn_keras.cli.main import main
+
+    assert (
+        main(
+            [
+                "export",
+                "--model",
+                str(model_dir),
+                "--format",
+                "saved_model",
+                "--output",
+                str(tmp_path),
+                "--name",
+                "m",
+                "--version",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "m" / "2" / "saved_model.pb").is_file()
+    assert (
+        main(
+            [
+                "export",
+                "--model",
+                str(model_dir),
+                "--format",
+                "saved_model",
+                "--output",
+                str(tmp_path),
+                "--version",
+                "0",
+            ]
+        )
+        == 2
+    )
+
+
+def test_warmup_requests_replay_through_their_signatures(exported):
+    from mtdnn_keras.export.serving_files import read_warmup_requests
+
+    root, version_dir = exported
+    logs = read_warmup_requests(version_dir / "assets.extra" / "tf_serving_warmup_requests")
+    loaded = tf.saved_model.load(str(version_dir))
+    names = [log.predict_log.request.model_spec.signature_name for log in logs]
+    assert sorted(names) == sorted(set(loaded.signatures) - {"serving_default"})
+    for log in logs:
+        request = log.predict_log.request
+        assert request.model_spec.name == "mtdnn"
+        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        outputs = loaded.signatures[request.model_spec.signature_name](**inputs)
+        assert all(value.shape[0] == 2 for value in outputs.values())  # both rows answered
+    config = (root / "models.config").read_text()
+    assert 'name: "mtdnn"' in config and 'base_path: "/models/mtdnn"' in config
+    assert "versions: 3" in config
+
+
+def test_op_audit_separates_core_and_text_signatures(exported):
+    description = json.loads(
+        (exported[1] / "assets.extra" / "mtdnn_keras_signatures.json").read_text()
+    )
+    ops = description["custom_ops"]
+    for name in ("rte", "stsb", "squad2", "serving_default"):
+        assert ops[name] == []  # token ids in: core TensorFlow only, any TF Serving
+        assert description["min_tf_serving"][name] == "any"
+    for name in ("rte_text", "sst2_text"):
+        assert "TFText>RoundRobinTrim" in ops[name]  # keras-hub's packer
+        assert "FastWordpieceTokenizeWithOffsets" in ops[name]
+        assert description["min_tf_serving"][name] == "2.20"
