@@ -20,6 +20,8 @@ _EXPORTS = {
     "run_experiment": "mtdnn_keras.experiments.experiment_runner",
     "export_encoder_preset": "mtdnn_keras.export.encoder_preset",
     "export_model_folder": "mtdnn_keras.export.model_folder",
+    "export_saved_model": "mtdnn_keras.export.saved_model",
+    "SavedModelPredictor": "mtdnn_keras.export.saved_model_predictor",
     "Predictor": "mtdnn_keras.inference.predictor",
     "MaskedMeanPooling": "mtdnn_keras.layers.masked_mean_pooling",
     "SANAnswerModule": "mtdnn_keras.layers.san_answer_module",

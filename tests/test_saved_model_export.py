@@ -234,3 +234,171 @@ def test_op_audit_separates_core_and_text_signatures(exported):
         assert "TFText>RoundRobinTrim" in ops[name]  # keras-hub's packer
         assert "FastWordpieceTokenizeWithOffsets" in ops[name]
         assert description["min_tf_serving"][name] == "2.20"
+
+
+PREDICT_WITHOUT_KERAS = """
+import json, sys
+from mtdnn_keras.export.saved_model_predictor import SavedModelPredictor
+predictor = SavedModelPredictor(sys.argv[1], batch_size=2)
+assert "keras_hub" not in sys.modules and "mtdnn_keras.models" not in sys.modules
+a, b = json.loads(sys.argv[2])
+print(json.dumps({"rte": predictor.predict("rte", a, b), "sst2": predictor.predict("sst2", a),
+                  "stsb": predictor.predict("stsb", a, b)}))
+"""
+
+
+def test_saved_model_predictor_answers_like_the_keras_predictor(exported, model_dir):
+    from mtdnn_keras.inference.predictor import Predictor
+
+    texts_a = [*PAIRS[0], "word " * 300]  # batches of 2; one text past max_seq_length
+    texts_b = [*PAIRS[1], "short"]
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PREDICT_WITHOUT_KERAS,
+            str(exported[1]),
+            json.dumps([texts_a, texts_b]),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    served = json.loads(run.stdout.strip().splitlines()[-1])
+    keras_predictor = Predictor.load(str(model_dir))
+    for task, pair in (("rte", True), ("sst2", False), ("stsb", True)):
+        expected = keras_predictor.predict(task, texts_a, texts_b if pair else None)
+        for got, want in zip(served[task], expected, strict=True):
+            if "score" in want:
+                assert got["score"] == pytest.approx(want["score"], abs=1e-5)
+            else:
+                assert got["label"] == want["label"]
+                for label, p in want["probabilities"].items():
+                    assert got["probabilities"][label] == pytest.approx(p, abs=1e-5)
+
+
+def test_saved_model_predictor_rejects_bad_requests(exported):
+    from mtdnn_keras.export.saved_model_predictor import SavedModelPredictor
+
+    predictor = SavedModelPredictor(exported[1])
+    with pytest.raises(ValueError, match="takes pairs"):
+        predictor.predict("rte", ["only one text"])
+    with pytest.raises(ValueError, match="no text signature"):
+        predictor.predict("squad2", ["q"], ["c"])
+    with pytest.raises(TypeError, match="list of strings"):
+        predictor.predict("sst2", "a string")
+    with pytest.raises(KeyError, match="no task 'cola'"):
+        predictor.predict("cola", ["x"])
+    with pytest.raises(FileNotFoundError, match="not a mtdnn-keras SavedModel export"):
+        SavedModelPredictor(exported[0])
+
+
+@pytest.fixture(scope="module")
+def served(exported):
+    import tensorflow_text  # noqa: F401
+
+    return tf.saved_model.load(str(exported[1]), tags=["serve"])
+
+
+def test_rest_row_and_columnar_bodies(served, model_dir):
+    import base64
+
+    from serving_contract import rest_predict
+
+    from mtdnn_keras.inference.predictor import Predictor
+
+    expected = Predictor.load(str(model_dir)).predict("rte", PAIRS[0][:2], PAIRS[1][:2])
+    rows = rest_predict(
+        served,
+        json.dumps(
+            {
+                "signature_name": "rte_text",
+                "instances": [
+                    {"text_a": a, "text_b": b} for a, b in zip(PAIRS[0][:2], PAIRS[1][:2])
+                ],
+            }
+        ),
+    )
+    assert [set(p) for p in rows["predictions"]] == [{"probabilities", "label_ids"}] * 2
+    columns = rest_predict(
+        served,
+        json.dumps(
+            {
+                "signature_name": "rte_text",
+                "inputs": {
+                    "text_a": [
+                        {"b64": base64.b64encode(a.encode()).decode()} for a in PAIRS[0][:2]
+                    ],
+                    "text_b": PAIRS[1][:2],
+                },
+            }
+        ),
+    )
+    assert len(columns["outputs"]["probabilities"]) == 2
+    for i, want in enumerate(expected):
+        probabilities = [want["probabilities"][k] for k in ("entailment", "not_entailment")]
+        np.testing.assert_allclose(
+            rows["predictions"][i]["probabilities"], probabilities, atol=1e-5
+        )
+        np.testing.assert_allclose(columns["outputs"]["probabilities"][i], probabilities, atol=1e-5)
+    ids = rest_predict(
+        served,
+        json.dumps(
+            {
+                "instances": [
+                    {
+                        "token_ids": [101, 2054, 102],
+                        "segment_ids": [0, 0, 0],
+                        "padding_mask": [1, 1, 1],
+                    }
+                ]
+            }
+        ),
+    )  # serving_default: the first task's ids signature
+    assert len(ids["predictions"][0]["probabilities"]) == 2
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            {
+                "signature_name": "rte",
+                "instances": [{"token_ids": ["a"], "segment_ids": [0], "padding_mask": [1]}],
+            },
+            "token_ids",
+        ),
+        (
+            {"signature_name": "rte", "instances": [{"token_ids": [101], "segment_ids": [0]}]},
+            "Missing input: padding_mask",
+        ),
+        (
+            {
+                "signature_name": "rte",
+                "inputs": {
+                    "token_ids": [[101, 102], [101]],
+                    "segment_ids": [[0, 0], [0]],
+                    "padding_mask": [[1, 1], [1]],
+                },
+            },
+            "token_ids",
+        ),
+        ({"signature_name": "rte_text", "inputs": {"text_a": ["a"]}}, "Missing input: text_b"),
+        ({"signature_name": "nope", "instances": []}, "not found"),
+    ],
+)
+def test_bad_requests_get_errors_and_the_model_keeps_serving(served, body, message):
+    from serving_contract import RestError, rest_predict
+
+    with pytest.raises(RestError, match=message):
+        rest_predict(served, json.dumps(body))
+    ok = rest_predict(
+        served,
+        json.dumps(
+            {
+                "signature_name": "sst2_text",
+                "instances": [{"text_a": ""}, {"text_a": "word " * 1000}],
+            }
+        ),
+    )
+    assert len(ok["predictions"]) == 2  # empty and over-long texts: [CLS] [SEP], and truncated
