@@ -191,16 +191,21 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--format",
         required=True,
-        choices=["keras-hub-preset", "keras", "saved_model"],
+        choices=["keras-hub-preset", "keras", "saved_model", "tflite"],
         help="keras-hub-preset: the shared encoder alone, loadable by keras-hub; "
         "keras: the whole multi-task model without optimizer state; "
-        "saved_model: TF Serving's OUTPUT/NAME/VERSION layout, signatures per task",
+        "saved_model: TF Serving's OUTPUT/NAME/VERSION layout, signatures per task; "
+        "tflite: the token-ids graph as one .tflite file (builtin ops only)",
     )
     export.add_argument("--output", required=True, help="folder to write")
     export.add_argument(
         "--name", help="saved_model: the served model's name (default: the folder's)"
     )
     export.add_argument("--version", type=int, default=1, help="saved_model: the version folder")
+    export.add_argument(
+        "--quantize", choices=["dynamic-int8"], help="tflite: int8 weights (dynamic range)"
+    )
+    export.add_argument("--tasks", help="tflite: the heads to keep (default: all)")
 
     experiment = commands.add_parser(
         "experiment", help="run a comparison from one YAML config and write its report"
@@ -342,6 +347,13 @@ def _run(args) -> int:
                 extra = f"; non-core ops {', '.join(ops)}" if ops else ""
                 print(f"  signature {signature}: TF Serving {needs}{extra}")
             print(f"wrote {written} and {Path(args.output) / 'models.config'}")
+            return 0
+        if args.format == "tflite":
+            from mtdnn_keras.export.tflite_model import export_tflite
+
+            tasks = _split(args.tasks, "--tasks") if args.tasks else None
+            written = export_tflite(args.model, args.output, tasks, args.quantize)
+            print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
             return 0
         if args.format == "keras-hub-preset":
             from mtdnn_keras.export.encoder_preset import export_encoder_preset as export

@@ -74,3 +74,27 @@ def small_glue(tmp_path_factory):
         head(glue / folder / "dev.tsv", root / folder / "dev.tsv", 31 if folder != "CoLA" else 30)
         head(glue / folder / "test.tsv", root / folder / "test.tsv", 21)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, minilm_tokenizer):
+    """A saved, untrained multi-task model (rte, stsb, sst2, mnli with SAN, squad2) on a tiny
+    encoder with MiniLM's vocabulary, for the export tests."""
+    from mtdnn_keras.models.model_directory import (
+        MODEL_FILE,
+        TOKENIZER_DIR,
+        save_model_atomically,
+        save_tokenizer_atomically,
+    )
+    from mtdnn_keras.models.mtdnn_model import MTDNNModel
+    from mtdnn_keras.optimizers.skip_zero_gradient import make_optimizer
+    from mtdnn_keras.tasks import TaskRegistry
+
+    directory = tmp_path_factory.mktemp("model")
+    tasks = TaskRegistry.builtin().resolve("rte,stsb,sst2,mnli,squad2")
+    model = MTDNNModel(tiny_backbone(minilm_tokenizer.vocabulary_size(), seed=3), tasks)
+    model.compile(optimizer=make_optimizer("adamax", 1e-3))
+    model.optimizer.build(model.trainable_variables)
+    save_model_atomically(model, directory / MODEL_FILE)
+    save_tokenizer_atomically(minilm_tokenizer, directory / TOKENIZER_DIR)
+    return directory

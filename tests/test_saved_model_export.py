@@ -7,19 +7,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import tiny_backbone
 
-from mtdnn_keras.models.model_directory import (
-    MODEL_FILE,
-    TOKENIZER_DIR,
-    save_model_atomically,
-    save_tokenizer_atomically,
-)
-from mtdnn_keras.models.mtdnn_model import MTDNNModel
-from mtdnn_keras.optimizers.skip_zero_gradient import make_optimizer
-from mtdnn_keras.tasks import TaskRegistry
-
-TASKS = TaskRegistry.builtin().resolve("rte,stsb,sst2,mnli,squad2")
 PAIRS = (
     ["A man is eating food.", "The Normans settled in Normandy in the 10th century.", ""],
     ["Someone eats.", "Normandy is in France, and the Normans came from the north.", "x"],
@@ -46,22 +34,11 @@ json.dump(results, open(outputs_file, "w"))
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, minilm_tokenizer):
-    directory = tmp_path_factory.mktemp("model")
-    model = MTDNNModel(tiny_backbone(minilm_tokenizer.vocabulary_size(), seed=3), TASKS)
-    model.compile(optimizer=make_optimizer("adamax", 1e-3))
-    model.optimizer.build(model.trainable_variables)
-    save_model_atomically(model, directory / MODEL_FILE)
-    save_tokenizer_atomically(minilm_tokenizer, directory / TOKENIZER_DIR)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def exported(model_dir, tmp_path_factory):
+def exported(tiny_model_dir, tmp_path_factory):
     from mtdnn_keras.export.saved_model import export_saved_model
 
     root = tmp_path_factory.mktemp("serving")
-    return root, export_saved_model(model_dir, root, name="mtdnn", version=3)
+    return root, export_saved_model(tiny_model_dir, root, name="mtdnn", version=3)
 
 
 def test_tf_serving_layout_and_signatures(exported, minilm_tokenizer):
@@ -80,10 +57,10 @@ def test_tf_serving_layout_and_signatures(exported, minilm_tokenizer):
     assert sorted((root / "mtdnn").iterdir()) == [version_dir]
 
 
-def test_every_weight_is_stored_once(exported, model_dir):
+def test_every_weight_is_stored_once(exported, tiny_model_dir):
     from mtdnn_keras.models.model_directory import load_model_directory
 
-    model, _ = load_model_directory(model_dir)
+    model, _ = load_model_directory(tiny_model_dir)
     reader = tf.train.load_checkpoint(str(exported[1] / "variables" / "variables"))
     stored = sum(
         int(np.prod(shape))
@@ -95,11 +72,11 @@ def test_every_weight_is_stored_once(exported, model_dir):
     assert model.count_params() <= stored < model.count_params() + 100
 
 
-def test_outputs_equal_the_keras_model_in_a_fresh_process(exported, model_dir, tmp_path):
+def test_outputs_equal_the_keras_model_in_a_fresh_process(exported, tiny_model_dir, tmp_path):
     from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
     from mtdnn_keras.models.model_directory import load_model_directory
 
-    model, tokenizer = load_model_directory(model_dir)
+    model, tokenizer = load_model_directory(tiny_model_dir)
     task = {t.name: t for t in model.tasks}["rte"]
     features = TextPairEncoder(tokenizer, task.max_seq_length).encode_batch(
         tf.constant(PAIRS[0]), tf.constant(PAIRS[1])
@@ -163,7 +140,7 @@ def test_outputs_equal_the_keras_model_in_a_fresh_process(exported, model_dir, t
     )
 
 
-def test_cli_export_and_bad_version(model_dir, tmp_path):
+def test_cli_export_and_bad_version(tiny_model_dir, tmp_path):
     from mtdnn_keras.cli.main import main
 
     assert (
@@ -171,7 +148,7 @@ def test_cli_export_and_bad_version(model_dir, tmp_path):
             [
                 "export",
                 "--model",
-                str(model_dir),
+                str(tiny_model_dir),
                 "--format",
                 "saved_model",
                 "--output",
@@ -190,7 +167,7 @@ def test_cli_export_and_bad_version(model_dir, tmp_path):
             [
                 "export",
                 "--model",
-                str(model_dir),
+                str(tiny_model_dir),
                 "--format",
                 "saved_model",
                 "--output",
@@ -247,7 +224,7 @@ print(json.dumps({"rte": predictor.predict("rte", a, b), "sst2": predictor.predi
 """
 
 
-def test_saved_model_predictor_answers_like_the_keras_predictor(exported, model_dir):
+def test_saved_model_predictor_answers_like_the_keras_predictor(exported, tiny_model_dir):
     from mtdnn_keras.inference.predictor import Predictor
 
     texts_a = [*PAIRS[0], "word " * 300]  # batches of 2; one text past max_seq_length
@@ -265,7 +242,7 @@ def test_saved_model_predictor_answers_like_the_keras_predictor(exported, model_
         text=True,
     )
     served = json.loads(run.stdout.strip().splitlines()[-1])
-    keras_predictor = Predictor.load(str(model_dir))
+    keras_predictor = Predictor.load(str(tiny_model_dir))
     for task, pair in (("rte", True), ("sst2", False), ("stsb", True)):
         expected = keras_predictor.predict(task, texts_a, texts_b if pair else None)
         for got, want in zip(served[task], expected, strict=True):
@@ -300,14 +277,14 @@ def served(exported):
     return tf.saved_model.load(str(exported[1]), tags=["serve"])
 
 
-def test_rest_row_and_columnar_bodies(served, model_dir):
+def test_rest_row_and_columnar_bodies(served, tiny_model_dir):
     import base64
 
     from serving_contract import rest_predict
 
     from mtdnn_keras.inference.predictor import Predictor
 
-    expected = Predictor.load(str(model_dir)).predict("rte", PAIRS[0][:2], PAIRS[1][:2])
+    expected = Predictor.load(str(tiny_model_dir)).predict("rte", PAIRS[0][:2], PAIRS[1][:2])
     rows = rest_predict(
         served,
         json.dumps(
@@ -381,7 +358,7 @@ def test_rest_row_and_columnar_bodies(served, model_dir):
                     "padding_mask": [[1, 1], [1]],
                 },
             },
-            "token_ids",
+            "non-rectangular",
         ),
         ({"signature_name": "rte_text", "inputs": {"text_a": ["a"]}}, "Missing input: text_b"),
         ({"signature_name": "nope", "instances": []}, "not found"),

@@ -1,0 +1,83 @@
+"""TFLite conversion of the token-ids graph, run with ai-edge-litert."""
+
+import numpy as np
+import pytest
+from ai_edge_litert.interpreter import Interpreter
+
+
+def inputs():
+    ids = np.array([[101, 2054, 2003, 102, 2023, 102, 0], [101, 7592, 102, 2088, 2003, 2204, 102]])
+    segments = np.array([[0, 0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1, 1]])
+    return {
+        "token_ids": ids.astype(np.int32),
+        "segment_ids": segments.astype(np.int32),
+        "padding_mask": (ids != 0).astype(np.int32),
+    }
+
+
+def run(path, feed):
+    runner = Interpreter(model_path=str(path)).get_signature_runner()
+    return runner(**feed)
+
+
+@pytest.fixture(scope="module")
+def expected(tiny_model_dir):
+    from mtdnn_keras.models.model_directory import load_model_directory
+
+    model, _ = load_model_directory(tiny_model_dir)
+    feed = inputs()
+    return model.predict({**feed, "padding_mask": feed["padding_mask"].astype(bool)}, verbose=0)
+
+
+def test_float_model_matches_keras(tiny_model_dir, expected, tmp_path):
+    from mtdnn_keras.export.tflite_model import export_tflite
+
+    path = export_tflite(tiny_model_dir, tmp_path / "all.tflite")
+    outputs = run(path, inputs())
+    assert set(outputs) == {"rte", "stsb", "sst2", "mnli", "squad2"}
+    for name, value in outputs.items():
+        np.testing.assert_allclose(value, expected[name], atol=1e-4)
+    # another batch shape: the inputs resize
+    single = {k: v[:1, :5] for k, v in inputs().items()}
+    assert run(path, single)["rte"].shape == (1, 2)
+
+
+def test_int8_model_is_smaller_and_close(tiny_model_dir, expected, tmp_path):
+    from mtdnn_keras.export.tflite_model import export_tflite
+
+    float_path = export_tflite(tiny_model_dir, tmp_path / "rte.tflite", tasks=["rte"])
+    int8_path = export_tflite(tiny_model_dir, tmp_path / "rte_int8.tflite", ["rte"], "dynamic-int8")
+    assert int8_path.stat().st_size < 0.6 * float_path.stat().st_size
+    outputs = run(int8_path, inputs())
+    assert set(outputs) == {"rte"}
+    np.testing.assert_allclose(outputs["rte"], expected["rte"], atol=0.1)
+
+
+def test_bad_options(tiny_model_dir, tmp_path):
+    from mtdnn_keras.cli.main import main
+    from mtdnn_keras.export.tflite_model import export_tflite
+
+    with pytest.raises(ValueError, match="no task"):
+        export_tflite(tiny_model_dir, tmp_path / "x.tflite", tasks=["cola"])
+    with pytest.raises(ValueError, match="quantize"):
+        export_tflite(tiny_model_dir, tmp_path / "x.tflite", quantize="int4")
+    assert (
+        main(
+            [
+                "export",
+                "--model",
+                str(tiny_model_dir),
+                "--format",
+                "tflite",
+                "--tasks",
+                "rte",
+                "--quantize",
+                "dynamic-int8",
+                "--output",
+                str(tmp_path / "cli.tflite"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "cli.tflite").stat().st_size > 0
+    assert not list(tmp_path.glob(".*.tmp"))
