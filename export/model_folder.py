@@ -5,15 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from mtdnn_keras.export.token_ids_model import load_slim_model
+
 from mtdnn_keras.models.model_directory import (
     CONFIG_FILE,
     MODEL_FILE,
     TOKENIZER_DIR,
     atomic_directory,
-    load_model_directory,
     save_tokenizer_atomically,
 )
-from mtdnn_keras.models.mtdnn_model import MTDNNModel
 
 
 def export_model_folder(model_dir: str | Path, output: str | Path) -> Path:
@@ -22,9 +22,7 @@ def export_model_folder(model_dir: str | Path, output: str | Path) -> Path:
     size). `mtdnn-keras evaluate`/`predict`, `Predictor.load` and `load_model_directory` read
     it like the original. Written beside `output` and renamed into place.
     """
-    model, tokenizer = load_model_directory(model_dir)
-    slim = MTDNNModel.from_config(model.get_config())
-    slim.set_weights(model.get_weights())
+    slim, tokenizer = load_slim_model(model_dir)
     output = Path(output)
     with atomic_directory(output) as temporary:
         slim.save(temporary / MODEL_FILE)

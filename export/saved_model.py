@@ -14,10 +14,15 @@ from mtdnn_keras.export.serving_files import (
     write_models_config,
     write_warmup_requests,
 )
+from mtdnn_keras.export.token_ids_model import (
+    TOKEN_ID_INPUTS,
+    call_on_token_ids,
+    load_slim_model,
+    raw_variables,
+)
 
 from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
-from mtdnn_keras.models.model_directory import atomic_directory, load_model_directory
-from mtdnn_keras.models.mtdnn_model import MTDNNModel
+from mtdnn_keras.models.model_directory import atomic_directory
 
 DEFAULT_TASK_FILE = "mtdnn_keras_signatures.json"
 
@@ -47,9 +52,7 @@ def export_saved_model(
     (the tasks, and each signature's non-core ops with the oldest TF Serving that has them);
     and `output/models.config` serving this version. Returns the version folder.
     """
-    trained, tokenizer = load_model_directory(model_dir)
-    model = MTDNNModel.from_config(trained.get_config())  # without the optimizer's slots
-    model.set_weights(trained.get_weights())
+    model, tokenizer = load_slim_model(model_dir)
     name = name or Path(model_dir).resolve().name
     if version < 1:
         raise ValueError(f"a TF Serving version is a positive integer, got {version}")
@@ -58,14 +61,9 @@ def export_saved_model(
     archive.track(model)
     tokenizer(tf.constant(["build"]))  # builds its vocabulary table, which the archive keeps
     archive.track(tokenizer)
-    ids_spec = [
-        tf.TensorSpec([None, None], tf.int32, name="token_ids"),
-        tf.TensorSpec([None, None], tf.int32, name="segment_ids"),
-        tf.TensorSpec([None, None], tf.int32, name="padding_mask"),
-    ]
     tasks = list(model.tasks)
     for task in tasks:  # ids signatures first: the first endpoint is serving_default
-        archive.add_endpoint(task.name, _ids_endpoint(model, task), input_signature=ids_spec)
+        archive.add_endpoint(task.name, _ids_endpoint(model, task), input_signature=TOKEN_ID_INPUTS)
     for task in tasks:
         if task.type in ("span", "multiple_choice"):
             continue  # their text form needs windows or choices: ids signatures only
@@ -139,7 +137,7 @@ def _track_variables_once(archive) -> None:
     for attribute in ("variables", "trainable_variables", "non_trainable_variables"):
         wrapped = getattr(trackable, attribute, None)
         if wrapped is not None:
-            setattr(trackable, attribute, [getattr(v, "_value", v) for v in wrapped])
+            setattr(trackable, attribute, raw_variables(wrapped))
 
 
 def _outputs(task, output):
@@ -156,14 +154,7 @@ def _outputs(task, output):
 
 def _ids_endpoint(model, task):
     def serve(token_ids, segment_ids, padding_mask):
-        outputs = model(
-            {
-                "token_ids": token_ids,
-                "segment_ids": segment_ids,
-                "padding_mask": tf.cast(padding_mask, tf.bool),
-            },
-            training=False,
-        )
+        outputs = call_on_token_ids(model, token_ids, segment_ids, padding_mask)
         return _outputs(task, outputs[task.name])
 
     return serve

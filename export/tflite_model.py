@@ -6,9 +6,12 @@ import os
 from pathlib import Path
 
 import tensorflow as tf
-
-from mtdnn_keras.models.model_directory import load_model_directory
-from mtdnn_keras.models.mtdnn_model import MTDNNModel
+from mtdnn_keras.export.token_ids_model import (
+    TOKEN_ID_INPUTS,
+    call_on_token_ids,
+    load_slim_model,
+    raw_variables,
+)
 
 QUANTIZATIONS = (None, "dynamic-int8")
 
@@ -35,36 +38,21 @@ def export_tflite(
     """
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, not {quantize!r}")
-    trained, _ = load_model_directory(model_dir)
-    model = MTDNNModel.from_config(trained.get_config())
-    model.set_weights(trained.get_weights())
+    model, _ = load_slim_model(model_dir)
     names = tasks or model.task_names
     unknown = [name for name in names if name not in model.task_names]
     if unknown:
         raise ValueError(f"the model has no task {unknown}; it has {model.task_names}")
 
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([None, None], tf.int32, name="token_ids"),
-            tf.TensorSpec([None, None], tf.int32, name="segment_ids"),
-            tf.TensorSpec([None, None], tf.int32, name="padding_mask"),
-        ]
-    )
+    @tf.function(input_signature=TOKEN_ID_INPUTS)
     def serve(token_ids, segment_ids, padding_mask):
-        outputs = model(
-            {
-                "token_ids": token_ids,
-                "segment_ids": segment_ids,
-                "padding_mask": tf.cast(padding_mask, tf.bool),
-            },
-            training=False,
-        )
+        outputs = call_on_token_ids(model, token_ids, segment_ids, padding_mask)
         return {name: outputs[name] for name in names}
 
     # The converter freezes the variables it finds tracked on this object: Keras 3 keeps its
     # tf.Variables inside wrappers, so track those themselves (else they stay uninitialised).
     holder = tf.Module()
-    holder.weights = [getattr(v, "_value", v) for v in model.variables]
+    holder.weights = raw_variables(model.variables)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [serve.get_concrete_function()], holder
     )

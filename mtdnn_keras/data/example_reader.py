@@ -364,6 +364,15 @@ def _squad_fields(fields: dict, line: int, labeled: bool, allow_no_answer: bool)
     return Example(question, context, None, str(fields["id"]), line, answers=answers)
 
 
+def _decode_whole(path: Path, raw: bytes) -> str:
+    """A whole file's text (UTF-8, optional BOM) for formats parsed as one document."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise DataError(path, line, None, f"not UTF-8 text ({error.reason})") from None
+
+
 class _SquadRows:
     """Yields (line, question record with its `context`) for each question of a SQuAD JSON
     file (`{"data": [{"title", "paragraphs": [{"context", "qas": [...]}]}]}`). Lines are
@@ -374,11 +383,7 @@ class _SquadRows:
         self.raw = raw
 
     def __iter__(self):
-        try:
-            text = self.raw.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            line = self.raw.count(b"\n", 0, error.start) + 1
-            raise DataError(self.path, line, None, f"not UTF-8 text ({error.reason})") from None
+        text = _decode_whole(self.path, self.raw)
         try:
             root = json.loads(text)
         except json.JSONDecodeError as error:
@@ -443,11 +448,7 @@ class _CsvRows:
         self.spec = spec
 
     def __iter__(self):
-        try:
-            text = self.raw.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            line = self.raw.count(b"\n", 0, error.start) + 1
-            raise DataError(self.path, line, None, f"not UTF-8 text ({error.reason})") from None
+        text = _decode_whole(self.path, self.raw)
         reader = csv.reader(io.StringIO(text, newline=""))
         try:
             columns = next(reader)
