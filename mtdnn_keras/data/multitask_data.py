@@ -78,6 +78,8 @@ class MultiTaskData:
         self.weights = self.mixing.weights(self.batch_counts)
         self.steps_per_epoch = sum(self.batch_counts.values())
         self.main_task = main_task
+        self._orders: list[np.ndarray] = []  # main-task epochs drawn so far, in order
+        self._order_rng = np.random.default_rng(seed)
         if main_task is not None:
             if main_task not in self.batch_counts:
                 raise ValueError(f"main task {main_task!r} is not one of the tasks trained")
@@ -106,16 +108,16 @@ class MultiTaskData:
         weights = np.array([self.weights[name] for name in names])
         main = names.index(self.main_task)
         needed = self.batch_counts[self.main_task]
-        rng = np.random.default_rng(self.seed)
-        orders = []
-        for _ in range(epochs):
+        # epochs are drawn once, in order, from one seeded stream: asking for more epochs
+        # later (epoch_ends, then dataset) extends the same sequence
+        while len(self._orders) < epochs:
             order, drawn = [], 0
             while drawn < needed:
-                index = int(rng.choice(len(names), p=weights))
+                index = int(self._order_rng.choice(len(names), p=weights))
                 order.append(index)
                 drawn += index == main
-            orders.append(np.array(order, np.int64))
-        return orders
+            self._orders.append(np.array(order, np.int64))
+        return self._orders[:epochs]
 
     def dataset(self, epochs: int | None = None) -> tf.data.Dataset:
         """Mixed batches, epoch after epoch without end: `steps_per_epoch` of them make an
