@@ -203,7 +203,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--version", type=int, default=1, help="saved_model: the version folder")
     export.add_argument(
-        "--quantize", choices=["dynamic-int8"], help="tflite: int8 weights (dynamic range)"
+        "--quantize",
+        choices=["dynamic-int8"],
+        help="tflite: int8 weights, layer inputs quantized to int8 when they run (dynamic range)",
     )
     export.add_argument("--tasks", help="tflite: the heads to keep (default: all)")
 

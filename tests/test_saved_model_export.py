@@ -379,3 +379,38 @@ def test_bad_requests_get_errors_and_the_model_keeps_serving(served, body, messa
         ),
     )
     assert len(ok["predictions"]) == 2  # empty and over-long texts: [CLS] [SEP], and truncated
+
+
+def test_saved_model_cli_wrapper_shows_and_runs_the_text_signatures(exported, tiny_model_dir):
+    from mtdnn_keras.inference.predictor import Predictor
+
+    command = [sys.executable, "-m", "mtdnn_keras.export.saved_model_cli"]
+    shown = subprocess.run(
+        [*command, "show", "--dir", str(exported[1]), "--all"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for signature in ("serving_default", "rte", "rte_text", "sst2_text", "stsb_text"):
+        assert f"signature_def['{signature}']" in shown
+    ran = subprocess.run(
+        [
+            *command,
+            "run",
+            "--dir",
+            str(exported[1]),
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "stsb_text",
+            "--input_exprs",
+            f"text_a=[{PAIRS[0][0].encode()!r}];text_b=[{PAIRS[1][0].encode()!r}]",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    printed = ran.split("Result for output key scores:")[1].strip()
+    score = float(printed.strip("[]").split()[0])
+    expected = Predictor.load(str(tiny_model_dir)).predict("stsb", [PAIRS[0][0]], [PAIRS[1][0]])
+    assert score == pytest.approx(expected[0]["score"], abs=1e-4)  # printed to 7 digits

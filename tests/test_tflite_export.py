@@ -81,3 +81,48 @@ def test_bad_options(tiny_model_dir, tmp_path):
     )
     assert (tmp_path / "cli.tflite").stat().st_size > 0
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(
+    "operation, name",
+    [("matrix_inverse", "MatrixInverse"), ("svd", "Svd")],  # a Flex op; one not even Flex
+)
+def test_a_graph_that_needs_non_builtin_ops_fails_naming_them(operation, name):
+    import tensorflow as tf
+    from mtdnn_keras.export.tflite_model import TFLiteConversionError, convert_to_tflite
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    def needs_other_ops(matrix):
+        if operation == "svd":
+            return tf.linalg.svd(matrix, compute_uv=False)
+        return tf.linalg.inv(matrix)
+
+    with pytest.raises(TFLiteConversionError, match=rf"model-x: .*builtins \({name}\)"):
+        convert_to_tflite(needs_other_ops.get_concrete_function(), tf.Module(), None, "model-x")
+
+
+def test_int8_token_embedding_is_quantized_per_row(tiny_model_dir, tmp_path):
+    from mtdnn_keras.export.tflite_model import _row_quantized_lookup, export_tflite
+
+    from mtdnn_keras.models.model_directory import load_model_directory
+
+    path = export_tflite(tiny_model_dir, tmp_path / "sst2_int8.tflite", ["sst2"], "dynamic-int8")
+    model, _ = load_model_directory(tiny_model_dir)
+    table = model.backbone.token_embedding.embeddings.numpy()
+    interpreter = Interpreter(model_path=str(path))
+    tensors = {tuple(t["shape"]): t for t in interpreter.get_tensor_details()}
+    codes = tensors[table.shape]  # the table: int8, no whole-table quantization scale
+    assert codes["dtype"] == np.int8 and codes["quantization"] == (0.0, 0)
+    assert tensors[(table.shape[0],)]["dtype"] == np.int32  # one fixed-point scale per row
+    interpreter.allocate_tensors()
+    stored = interpreter.get_tensor(codes["index"])
+    assert (np.abs(stored).max(axis=1) == 127).all()  # each row uses the whole int8 range
+
+    # the rows read back within half a step of their own range, and the layer is restored
+    embedding = model.backbone.token_embedding
+    ids = np.array([[0, 1, 5, table.shape[0] - 1]])
+    with _row_quantized_lookup(embedding):
+        rows = embedding(ids).numpy()[0]
+    step = np.abs(table[ids[0]]).max(axis=1, keepdims=True) / 127
+    assert (np.abs(rows - table[ids[0]]) <= step / 2 + 1e-7).all()
+    np.testing.assert_array_equal(embedding(ids).numpy()[0], table[ids[0]])

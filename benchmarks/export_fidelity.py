@@ -1,0 +1,143 @@
+"""How faithful the serving artifacts are to the trained Keras model, on the GLUE dev sets.
+
+For each task, the dev set is encoded once (the batches `evaluate` uses) and run through
+- the trained model's `model.predict` (the reference);
+- the SavedModel's ids signature `<task>` and text signature `<task>_text` (raw text in);
+- the float and dynamic-int8 TFLite models (ai-edge-litert).
+It prints and writes JSON: the largest absolute difference of each from Keras (probabilities
+for classification, scores for regression; raw head outputs for TFLite), how often the int8
+model gives float TFLite's label, each artifact's task metric, and the artifacts' sizes.
+
+    python benchmarks/export_fidelity.py --model runs/glue6 --tasks rte,mrpc,stsb,sst2 \
+        --data-dir ../shared/data/glue --work-dir exports/benchmark
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_text  # noqa: E402, F401  (the text signatures' ops)
+from ai_edge_litert.interpreter import Interpreter  # noqa: E402
+from export_artifacts import export_artifacts, size_mb  # noqa: E402
+
+from mtdnn_keras.data.multitask_data import eval_dataset  # noqa: E402
+from mtdnn_keras.data.task_files import read_split, split_path  # noqa: E402
+from mtdnn_keras.metrics.glue_metrics import compute_metrics, predicted_labels  # noqa: E402
+from mtdnn_keras.models.model_directory import load_model_directory  # noqa: E402
+
+BATCH = 32
+
+
+def softmax(logits):
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def served(task, signature_outputs):
+    """The SavedModel's answer in the form the comparison uses."""
+    if task.type == "classification":
+        return signature_outputs["probabilities"].numpy()
+    return signature_outputs["scores"].numpy()
+
+
+def compare_task(task, model, tokenizer, saved_model, runners, examples):
+    labels = np.array([e.label for e in examples])
+    dataset = eval_dataset(examples, task, tokenizer, BATCH)
+    batches = [
+        {k: v.astype(np.int32) for k, v in batch.items()} for batch in dataset.as_numpy_iterator()
+    ]
+    keras_raw = np.asarray(model.task_submodel(task.name).predict(dataset, verbose=0))
+    to_served = softmax if task.type == "classification" else (lambda x: x)
+    reference = to_served(keras_raw)
+
+    ids_signature = saved_model.signatures[task.name]
+    ids_out = np.concatenate([served(task, ids_signature(**batch)) for batch in batches])
+    text_signature = saved_model.signatures[f"{task.name}_text"]
+    text_out = []
+    for start in range(0, len(examples), BATCH):
+        chunk = examples[start : start + BATCH]
+        feed = {"text_a": tf.constant([e.text_a for e in chunk])}
+        if task.is_pair_task:
+            feed["text_b"] = tf.constant([e.text_b for e in chunk])
+        text_out.append(served(task, text_signature(**feed)))
+    text_out = np.concatenate(text_out)
+
+    tflite = {
+        kind: np.concatenate([runner(**batch)[task.name] for batch in batches])
+        for kind, runner in runners.items()
+    }
+    outputs = {"keras": keras_raw, **{f"tflite_{kind}": out for kind, out in tflite.items()}}
+    result = {
+        "examples": len(examples),
+        "max_abs_diff": {
+            "saved_model_ids": float(np.abs(ids_out - reference).max()),
+            "saved_model_text": float(np.abs(text_out - reference).max()),
+            **{f"tflite_{k}": float(np.abs(out - keras_raw).max()) for k, out in tflite.items()},
+        },
+        "metrics": {
+            name: compute_metrics(task, predicted_labels(task, out), labels)
+            for name, out in outputs.items()
+        },
+    }
+    if task.type != "regression":
+        float_labels = predicted_labels(task, tflite["float"])
+        result["int8_label_agreement"] = float(
+            np.mean(predicted_labels(task, tflite["int8"]) == float_labels)
+        )
+        result["saved_model_text_label_agreement"] = float(
+            np.mean(text_out.argmax(-1) == reference.argmax(-1))
+        )
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="a folder written by mtdnn-keras fit")
+    parser.add_argument("--tasks", default="rte,mrpc,stsb,sst2")
+    parser.add_argument("--data-dir", default="../shared/data/glue")
+    parser.add_argument("--work-dir", default="exports/benchmark", help="where the artifacts go")
+    parser.add_argument("--output", help="also write the JSON here")
+    args = parser.parse_args(argv)
+
+    names = args.tasks.split(",")
+    paths = export_artifacts(args.model, args.work_dir, names)
+    model, tokenizer = load_model_directory(args.model)
+    tasks = {task.name: task for task in model.tasks}
+    missing = [name for name in names if name not in tasks]
+    if missing:
+        sys.exit(f"{args.model} has no task {missing}; it has {sorted(tasks)}")
+    saved_model = tf.saved_model.load(str(paths["saved_model"]))
+    runners = {
+        kind: Interpreter(model_path=str(paths[f"tflite_{kind}"])).get_signature_runner()
+        for kind in ("float", "int8")
+    }
+    report = {
+        "model": str(args.model),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "tensorflow": tf.__version__,
+        "sizes_mb": {
+            "model.keras (with optimizer state)": size_mb(Path(args.model) / "model.keras"),
+            **{key: size_mb(path) for key, path in paths.items()},
+        },
+        "tasks": {},
+    }
+    for name in names:
+        task = tasks[name]
+        examples = read_split(task, split_path(task, "dev", args.data_dir), "dev").examples
+        report["tasks"][name] = compare_task(task, model, tokenizer, saved_model, runners, examples)
+        print(name, json.dumps(report["tasks"][name]), flush=True)
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
