@@ -3,6 +3,7 @@ the slim Keras model folder, a TF Serving SavedModel and the float and dynamic-i
 models."""
 
 import os
+import platform
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -43,3 +44,17 @@ def size_mb(path: Path) -> float:
     """Size in MB (10^6 bytes) of a file or of everything under a folder."""
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
     return round(sum(p.stat().st_size for p in files) / 1e6, 1)
+
+
+def machine() -> str:
+    """The CPU's model name and core count, for the benchmark reports."""
+    name = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        name = names[0] if names else name
+    return f"{name}, {os.cpu_count()} CPUs"

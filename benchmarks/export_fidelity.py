@@ -15,7 +15,6 @@ model gives float TFLite's label, each artifact's task metric, and the artifacts
 import argparse
 import json
 import os
-import platform
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_text  # noqa: E402, F401  (the text signatures' ops)
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
-from export_artifacts import export_artifacts, size_mb  # noqa: E402
+from export_artifacts import export_artifacts, machine, size_mb  # noqa: E402
 
 from mtdnn_keras.data.multitask_data import eval_dataset  # noqa: E402
 from mtdnn_keras.data.task_files import read_split, split_path  # noqa: E402
@@ -120,7 +119,7 @@ def main(argv=None):
     }
     report = {
         "model": str(args.model),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "machine": machine(),
         "tensorflow": tf.__version__,
         "sizes_mb": {
             "model.keras (with optimizer state)": size_mb(Path(args.model) / "model.keras"),

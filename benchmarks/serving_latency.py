@@ -13,7 +13,6 @@ path is warmed up first (tracing, allocation). Prints and writes JSON.
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_text  # noqa: E402, F401  (the text signatures' ops)
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
-from export_artifacts import export_artifacts  # noqa: E402
+from export_artifacts import export_artifacts, machine  # noqa: E402
 
 from mtdnn_keras.data.multitask_data import eval_dataset  # noqa: E402
 from mtdnn_keras.data.task_files import read_split, split_path  # noqa: E402
@@ -91,7 +90,7 @@ def main(argv=None):
 
     report = {
         "model": str(args.model),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "machine": machine(),
         "tensorflow": tf.__version__,
         "threads": "TensorFlow and TFLite defaults",
         "tasks": {},
