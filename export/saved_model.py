@@ -44,8 +44,10 @@ def export_saved_model(
       ops: `import tensorflow_text` before loading).
 
     Outputs: `probabilities` and `label_ids` (classification), `scores` (regression, ranking,
-    one per row for multiple choice), `start_logits` and `end_logits` (span). The first
-    task's ids signature is also `serving_default`.
+    one per row for multiple choice); for span tasks `start_logits` and `end_logits`, and the
+    window's answer: token positions `start_index` and `end_index`, `null_score_diff` and
+    `has_answer` (at the threshold `fit` tuned). The first task's ids signature is also
+    `serving_default`.
 
     Also written: `assets/vocab.txt`; `assets.extra/tf_serving_warmup_requests` (one request
     per signature, replayed by TF Serving on load); `assets.extra/mtdnn_keras_signatures.json`
@@ -63,7 +65,11 @@ def export_saved_model(
     archive.track(tokenizer)
     tasks = list(model.tasks)
     for task in tasks:  # ids signatures first: the first endpoint is serving_default
-        archive.add_endpoint(task.name, _ids_endpoint(model, task), input_signature=TOKEN_ID_INPUTS)
+        archive.add_endpoint(
+            task.name,
+            _ids_endpoint(model, task, tokenizer.sep_token_id),
+            input_signature=TOKEN_ID_INPUTS,
+        )
     for task in tasks:
         if task.type in ("span", "multiple_choice"):
             continue  # their text form needs windows or choices: ids signatures only
@@ -140,7 +146,7 @@ def _track_variables_once(archive) -> None:
             setattr(trackable, attribute, raw_variables(wrapped))
 
 
-def _outputs(task, output):
+def _outputs(task, output, inputs=None):
     if task.type == "classification":  # logits, or a SAN head's log-probabilities
         probabilities = tf.nn.softmax(tf.cast(output, tf.float32), axis=-1)
         return {
@@ -148,14 +154,45 @@ def _outputs(task, output):
             "label_ids": tf.argmax(probabilities, axis=-1, output_type=tf.int32),
         }
     if task.type == "span":
-        return {"start_logits": output[..., 0], "end_logits": output[..., 1]}
+        return _span_outputs(task, tf.cast(output, tf.float32), *inputs)
     return {"scores": tf.cast(output, tf.float32)}
 
 
-def _ids_endpoint(model, task):
+def _span_outputs(task, logits, token_ids, segment_ids, padding_mask, sep_token_id):
+    """Logits, and the answer of a one-window question as `decode_spans` finds it: the best
+    span of context tokens (segment 1, not `[SEP]`) with start <= end and at most
+    `max_answer_length` tokens, searched over all pairs; `null_score_diff` = `[CLS]` score -
+    span score; `has_answer` unless that exceeds the task's tuned threshold."""
+    start_logits, end_logits = logits[..., 0], logits[..., 1]
+    context = (segment_ids == 1) & (padding_mask != 0) & (token_ids != sep_token_id)
+    position = tf.range(tf.shape(token_ids)[1])
+    gap = position[None, :] - position[:, None]  # end - start, (start, end)
+    allowed = (gap >= 0) & (gap < task.max_answer_length)
+    allowed = allowed[None] & context[:, :, None] & context[:, None, :]
+    scores = start_logits[:, :, None] + end_logits[:, None, :]
+    scores = tf.where(allowed, scores, tf.fill(tf.shape(scores), -1e30))
+    length = tf.shape(token_ids)[1]
+    best = tf.argmax(tf.reshape(scores, [tf.shape(scores)[0], -1]), axis=-1, output_type=tf.int32)
+    span_score = tf.reduce_max(scores, axis=[1, 2])
+    null_score_diff = start_logits[:, 0] + end_logits[:, 0] - span_score
+    has_answer = tf.reduce_any(context, axis=1)
+    if task.allow_no_answer:
+        has_answer &= null_score_diff <= task.null_score_threshold
+    return {
+        "start_logits": start_logits,
+        "end_logits": end_logits,
+        "start_index": best // length,
+        "end_index": best % length,
+        "null_score_diff": null_score_diff,
+        "has_answer": has_answer,
+    }
+
+
+def _ids_endpoint(model, task, sep_token_id):
     def serve(token_ids, segment_ids, padding_mask):
         outputs = call_on_token_ids(model, token_ids, segment_ids, padding_mask)
-        return _outputs(task, outputs[task.name])
+        inputs = (token_ids, segment_ids, padding_mask, sep_token_id)
+        return _outputs(task, outputs[task.name], inputs)
 
     return serve
 

@@ -414,3 +414,38 @@ def test_saved_model_cli_wrapper_shows_and_runs_the_text_signatures(exported, ti
     score = float(printed.strip("[]").split()[0])
     expected = Predictor.load(str(tiny_model_dir)).predict("stsb", [PAIRS[0][0]], [PAIRS[1][0]])
     assert score == pytest.approx(expected[0]["score"], abs=1e-4)  # printed to 7 digits
+
+
+def test_span_signature_gives_the_answer_decode_spans_gives(served, tiny_model_dir):
+
+    from mtdnn_keras.data.example_reader import Example
+    from mtdnn_keras.data.span_features import SpanFeaturizer
+    from mtdnn_keras.inference.span_decoder import decode_spans
+    from mtdnn_keras.models.model_directory import load_model_directory
+
+    model, tokenizer = load_model_directory(tiny_model_dir)
+    task = next(task for task in model.tasks if task.name == "squad2")
+    questions = ["Where did the Normans settle?", "When?", "Who came from the north?"]
+    contexts = [PAIRS[1][1], "In the 10th century, after 911.", "The Normans (Norse men) did."]
+    examples = [Example(q, c, None, str(i), i) for i, (q, c) in enumerate(zip(questions, contexts))]
+    features = SpanFeaturizer.for_task(tokenizer, task).featurize(examples)
+    assert len(features) == len(examples)  # one window each
+    signature = served.signatures["squad2"]
+    feed = {k: tf.constant(v, tf.int32) for k, v in features.inputs().items()}
+    out = {k: v.numpy() for k, v in signature(**feed).items()}
+    logits = np.stack([out["start_logits"], out["end_logits"]], axis=-1)
+    expected = decode_spans(
+        examples,
+        features,
+        logits,
+        task.max_answer_length,
+        n_best_size=10_000,  # every pair, as the graph searches
+        null_score_threshold=task.null_score_threshold,
+    )
+    for i, prediction in enumerate(expected):
+        start, end = out["start_index"][i], out["end_index"][i]
+        spans = features.char_spans[i]
+        assert contexts[i][spans[start, 0] : spans[end, 1]] == prediction.best_span
+        assert 0 <= end - start < task.max_answer_length
+        assert out["null_score_diff"][i] == pytest.approx(prediction.null_score_diff, abs=1e-4)
+        assert bool(out["has_answer"][i]) == (prediction.answer != "")
