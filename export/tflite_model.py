@@ -39,8 +39,8 @@ def export_tflite(
     the whole table (MiniLM's rows differ 24-fold in range) and dequantize all of it on every
     call.
 
-    Only TFLite's builtin ops are allowed: a graph that would need a Flex (TensorFlow) op
-    raises `TFLiteConversionError` naming the ops. Run the file with
+    Only TFLite's builtin ops are allowed: a graph that would need others (Flex or custom)
+    raises `TFLiteConversionError` naming them. Run the file with
     `ai_edge_litert.interpreter.Interpreter`.
     """
     if quantize not in QUANTIZATIONS:
@@ -74,7 +74,8 @@ def export_tflite(
 
 def convert_to_tflite(concrete_function, trackable, quantize: str | None, source: str) -> bytes:
     """The flatbuffer of a concrete function, builtin ops only, with `quantize` as in
-    `export_tflite` (dynamic range for the graph's float weights). `trackable` holds the variables to freeze; `source` names the model in errors."""
+    `export_tflite` (dynamic range for the graph's float weights). `trackable` holds the
+    variables to freeze; `source` names the model in errors."""
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function], trackable)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize == "dynamic-int8":
@@ -106,8 +107,9 @@ def _row_quantized_lookup(embedding):
     """While a graph is traced, `embedding` (a keras-hub `ReversibleEmbedding`) looks its
     rows up in an int8 copy of its table, one scale per row: `int8 row * scale`.
 
-    The scales are int32 fixed point, so that the quantizer leaves them alone (it would
-    quantize a float32 table of scales, and with it the small rows' scales to zero)."""
+    The scales are int32 fixed point, so that the quantizer leaves them alone: it would
+    quantize a float32 table of scales too, with one scale for all of them (MiniLM's
+    smallest row scales would be off by up to 10%)."""
     table = np.asarray(embedding.embeddings.numpy(), np.float32)
     scales = np.abs(table).max(axis=1) / 127.0
     scales[scales == 0] = 1.0
