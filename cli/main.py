@@ -262,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     from mtdnn_keras.data.example_reader import DataError
     from mtdnn_keras.encoders.encoder_loader import EncoderError
     from mtdnn_keras.tasks.task_definition import TaskDefinitionError
+    from mtdnn_keras.training.non_finite_loss_guard import NonFiniteLossError
 
     try:
         return _run(args)
@@ -269,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         DataError,
         TaskDefinitionError,
         EncoderError,
+        NonFiniteLossError,
         FileNotFoundError,
         OSError,
         ValueError,

@@ -203,7 +203,11 @@ class MTDNNModel(keras.Model):
     def _track(self, task_id, loss):
         self.loss_tracker.update_state(loss)
         for index, tracker in enumerate(self.task_loss_trackers):
-            tracker.update_state(loss, sample_weight=ops.cast(ops.equal(task_id, index), "float32"))
+            active = ops.equal(task_id, index)
+            # where, not only a zero weight: NaN * 0 is NaN, and would blame every task
+            tracker.update_state(
+                ops.where(active, loss, 0.0), sample_weight=ops.cast(active, "float32")
+            )
         return {metric.name: metric.result() for metric in self.metrics}
 
     def train_step(self, data):

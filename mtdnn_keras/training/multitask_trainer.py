@@ -29,6 +29,7 @@ from mtdnn_keras.tasks.task_definition import TaskDefinition
 from mtdnn_keras.tasks.task_registry import TaskRegistry
 from mtdnn_keras.training.evaluation_callback import EvaluationCallback
 from mtdnn_keras.training.evaluator import EvalSet, Evaluator, format_table
+from mtdnn_keras.training.non_finite_loss_guard import NonFiniteLossGuard
 from mtdnn_keras.training.starting_point import StartingPoint
 from mtdnn_keras.training.training_config import TrainingConfig
 
@@ -211,6 +212,7 @@ def train(
         steps_per_epoch=total_steps if one_pass else data.steps_per_epoch,
         shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data stream
         callbacks=[
+            NonFiniteLossGuard(model.task_names, output_dir),  # first: before anything saves
             evaluation,
             keras.callbacks.TensorBoard(str(output_dir / "logs" / "train"), update_freq=50),
         ],
