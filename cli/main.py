@@ -91,6 +91,19 @@ def _add_training_flags(
         "--skip-bad-rows", action="store_true", help="skip and count unreadable rows"
     )
     parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=500,
+        metavar="STEPS",
+        help="checkpoint the model and optimizer every STEPS steps and at each epoch's end "
+        "(0: epoch ends only); removed when the run finishes",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --output-dir from its checkpoint (same options)",
+    )
 
 
 def _training_config(args, **fields):

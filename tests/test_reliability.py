@@ -1,8 +1,15 @@
 """Reliability: faults during training stop it clearly and never replace a good saved model."""
 
 import hashlib
+import json
 import math
+import random
+import signal
+import subprocess
+import sys
+import time
 
+import numpy as np
 import pytest
 
 
@@ -65,3 +72,97 @@ def test_a_nan_loss_stops_training_naming_task_and_step_and_keeps_the_saved_mode
         hashlib.sha256((run / "model.keras").read_bytes()).digest()
         == hashlib.sha256(saved).digest()
     )
+
+
+def _fit(tiny_encoder_dir, small_glue, output, *extra):
+    """`mtdnn-keras fit` in its own process: 2 epochs of 18 steps, checkpoints every 3."""
+    return [
+        sys.executable,
+        "-m",
+        "mtdnn_keras.cli.main",
+        "fit",
+        "--tasks",
+        "rte,stsb",
+        "--data-dir",
+        str(small_glue),
+        "--encoder",
+        str(tiny_encoder_dir),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--max-seq-length",
+        "32",
+        "--learning-rate",
+        "1e-3",
+        "--selection",
+        "last",
+        "--checkpoint-every",
+        "3",
+        "--verbose",
+        "0",
+        "--output-dir",
+        str(output),
+        *extra,
+    ]
+
+
+def _weights(run):
+    import keras
+
+    from mtdnn_keras.models.model_directory import load_model_directory
+
+    model, _ = load_model_directory(run)
+    return [keras.ops.convert_to_numpy(v) for v in model.weights]
+
+
+def test_a_run_killed_twice_mid_epoch_resumes_to_the_same_weights(
+    tiny_encoder_dir, small_glue, tmp_path
+):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    subprocess.run(_fit(tiny_encoder_dir, small_glue, straight), check=True, capture_output=True)
+    assert not (straight / "checkpoint").exists()  # removed when a run finishes
+
+    rng = random.Random()
+    killed_at = []
+    for cycle in range(2):  # kill at a random step, then again a few steps after the resume
+        after = rng.randint(2, 14) if cycle == 0 else killed_at[-1] + rng.randint(1, 6)
+        command = _fit(tiny_encoder_dir, small_glue, killed, *(["--resume"] if cycle else []))
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        step_file = killed / "checkpoint" / "step.json"
+        deadline = time.time() + 300
+        while time.time() < deadline and process.poll() is None:
+            if step_file.exists() and json.loads(step_file.read_text())["step"] >= after:
+                process.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        assert process.wait() == -signal.SIGKILL, f"cycle {cycle}: the run ended before the kill"
+        killed_at.append(json.loads(step_file.read_text())["step"])
+    total = json.loads((straight / "training_config.json").read_text())["total_steps"]
+    assert killed_at[0] < killed_at[1] < total  # each kill fell inside the run
+    subprocess.run(
+        _fit(tiny_encoder_dir, small_glue, killed, "--resume"), check=True, capture_output=True
+    )
+    assert not (killed / "checkpoint").exists()
+
+    for a, b in zip(_weights(straight), _weights(killed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    history = json.loads((killed / "eval_history.json").read_text())
+    assert [entry["step"] for entry in history] == [total]  # scored once (selection last)
+    assert history == json.loads((straight / "eval_history.json").read_text())
+
+
+def test_resume_refuses_other_options_and_a_missing_checkpoint(
+    tiny_encoder_dir, small_glue, tmp_path, capsys
+):
+    from mtdnn_keras.cli.main import main
+
+    run = tmp_path / "run"
+    arguments = _fit(tiny_encoder_dir, small_glue, run, "--resume")[3:]
+    assert main(arguments) == 2
+    assert "--resume: no checkpoint at" in capsys.readouterr().err
+    (run / "checkpoint").mkdir(parents=True)
+    (run / "checkpoint" / "model.keras").write_bytes(b"")
+    (run / "training_config.json").write_text(json.dumps({"epochs": 5}))
+    assert main(arguments) == 2
+    assert "was started with other options (" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from mtdnn_keras.losses.ranking_loss import listwise_ranking_loss
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 
 POOLINGS = ("cls", "mean")
+_SEED_STATE = "dropout_seed_state_"  # saved-model keys of the dropout RNG states
 
 
 @keras.saving.register_keras_serializable(package="mtdnn_keras")
@@ -149,6 +150,28 @@ class MTDNNModel(keras.Model):
         config = dict(config)
         config["backbone"] = keras.layers.deserialize(config["backbone"])
         return cls(**config)
+
+    def save_own_variables(self, store):
+        """Also stores the dropout layers' random-number state (Keras does not), so that a
+        checkpoint resumes with the dropout masks an uninterrupted run would have drawn."""
+        super().save_own_variables(store)
+        for index, generator in enumerate(self._seed_generators_in_order()):
+            store[f"{_SEED_STATE}{index}"] = keras.ops.convert_to_numpy(generator.state)
+
+    def load_own_variables(self, store):
+        names = list(store.keys())
+        seeds = {name for name in names if name.startswith(_SEED_STATE)}
+        super().load_own_variables({name: store[name] for name in names if name not in seeds})
+        if seeds:  # absent from models saved before they were stored
+            for index, generator in enumerate(self._seed_generators_in_order()):
+                generator.state.assign(store[f"{_SEED_STATE}{index}"])
+
+    def _seed_generators_in_order(self):
+        return [
+            generator
+            for layer in self._flatten_layers(include_self=False, recursive=True)
+            for generator in getattr(layer, "_seed_generators", [])
+        ]
 
     @property
     def metrics(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -58,6 +59,17 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.best_results = None
         self.history = []
         self._writers = {}
+
+    def restore(self, step: int) -> None:
+        """Takes up the history and the best scores that a run killed after `step` wrote
+        (evaluations after `step` are dropped: they will be made again)."""
+        path = self.output_dir / "eval_history.json"
+        history = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+        self.history = [entry for entry in history if entry["step"] <= step]
+        for entry in self.history:
+            if self.best_score is None or entry["mean"] > self.best_score:
+                self.best_score = entry["mean"]
+                self.best_results = entry["metrics"]
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.optimizer.iterations)

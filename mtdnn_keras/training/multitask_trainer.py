@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from mtdnn_keras.training.evaluation_callback import EvaluationCallback
 from mtdnn_keras.training.evaluator import EvalSet, Evaluator, format_table
 from mtdnn_keras.training.non_finite_loss_guard import NonFiniteLossGuard
 from mtdnn_keras.training.starting_point import StartingPoint
+from mtdnn_keras.training.training_checkpoint import TrainingCheckpoint, checkpoint_path
 from mtdnn_keras.training.training_config import TrainingConfig
 
 
@@ -164,37 +166,40 @@ def train(
         epoch_ends = [end for end in epoch_ends if end < total_steps] + [total_steps]
 
     pooling = start.default_pooling(config.pooling, config.encoder)
-    model = start.build_model(tasks, pooling, reuse_heads=reuse_heads, keep_other_heads=reuse_heads)
-    schedule = LinearWarmupDecay(
-        config.learning_rate, total_steps, int(config.warmup_fraction * total_steps)
-    )
-    # No XLA: batches come in many lengths, and XLA would compile each shape anew on a GPU.
-    optimizer = make_optimizer(config.optimizer, schedule, config.weight_decay, config.clipnorm)
-    model.compile(optimizer=optimizer, jit_compile=False)
-
-    save_tokenizer_atomically(tokenizer, output_dir / TOKENIZER_DIR)
-    write_json_atomically(
-        {
-            **dataclasses.asdict(config),
-            "start": start.description,
-            "pooling_used": pooling,
-            "steps_per_epoch": data.steps_per_epoch,
-            "epoch_ends": epoch_ends,
-            "total_steps": total_steps,
-            "batch_counts": data.batch_counts,
-            "mixing_weights": data.weights,
-            "train_examples": {name: len(examples) for name, examples in train_examples.items()},
-        },
-        output_dir / CONFIG_FILE,
-    )
+    run_record = {
+        **dataclasses.asdict(config),
+        "start": start.description,
+        "pooling_used": pooling,
+        "steps_per_epoch": data.steps_per_epoch,
+        "epoch_ends": epoch_ends,
+        "total_steps": total_steps,
+        "batch_counts": data.batch_counts,
+        "mixing_weights": data.weights,
+        "train_examples": {name: len(examples) for name, examples in train_examples.items()},
+    }
+    if config.resume:
+        model = _resumed_model(output_dir, run_record)
+    else:
+        model = start.build_model(
+            tasks, pooling, reuse_heads=reuse_heads, keep_other_heads=reuse_heads
+        )
+        schedule = LinearWarmupDecay(
+            config.learning_rate, total_steps, int(config.warmup_fraction * total_steps)
+        )
+        # No XLA: batches come in many lengths, and XLA would compile each shape anew on a GPU.
+        optimizer = make_optimizer(config.optimizer, schedule, config.weight_decay, config.clipnorm)
+        model.compile(optimizer=optimizer, jit_compile=False)
+        save_tokenizer_atomically(tokenizer, output_dir / TOKENIZER_DIR)
+        write_json_atomically(run_record, output_dir / CONFIG_FILE)
+    done = int(model.optimizer.iterations)
     print(
         f"training {', '.join(t.name for t in tasks)} on {sum(map(len, train_examples.values()))} "
         f"examples from {start.description}: {data.steps_per_epoch} steps/epoch, "
         f"{total_steps} steps, mixing {mixing}"
+        + (f"; resuming after step {done}" if config.resume else "")
     )
-    # Epochs of differing length (a main task's) or `selection: last` run as one Keras epoch
-    # of every step, scored at the epoch ends; otherwise Keras epochs are the epochs.
-    one_pass = config.main_task is not None or config.selection == "last"
+    # One Keras epoch of every step, scored where each epoch ends: epochs may differ in
+    # length (a main task's), and a resumed run starts inside an epoch.
     evaluation = EvaluationCallback(
         Evaluator(eval_sets, tokenizer, config.eval_batch_size),
         str(output_dir),
@@ -202,22 +207,29 @@ def train(
         max_steps=total_steps,
         select_by=_select_by(config.select_by, eval_sets),
         save_model=config.save_model,
-        eval_steps=(epoch_ends if config.selection == "best" else [total_steps])
-        if one_pass
-        else None,
+        eval_steps=epoch_ends if config.selection == "best" else [total_steps],
     )
-    model.fit(
-        data.dataset(epochs) if config.main_task is not None else data.dataset(),
-        epochs=1 if one_pass else len(epoch_ends),
-        steps_per_epoch=total_steps if one_pass else data.steps_per_epoch,
-        shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data stream
-        callbacks=[
-            NonFiniteLossGuard(model.task_names, output_dir),  # first: before anything saves
-            evaluation,
-            keras.callbacks.TensorBoard(str(output_dir / "logs" / "train"), update_freq=50),
-        ],
-        verbose=config.verbose,
-    )
+    callbacks = [
+        NonFiniteLossGuard(model.task_names, output_dir),  # first: before anything saves
+        evaluation,
+        keras.callbacks.TensorBoard(str(output_dir / "logs" / "train"), update_freq=50),
+    ]
+    if config.save_model:  # after the evaluation, which saves the best model first
+        callbacks.append(TrainingCheckpoint(output_dir, config.checkpoint_every, epoch_ends))
+    stream = data.dataset(epochs) if config.main_task is not None else data.dataset()
+    if done:
+        evaluation.restore(done)
+        stream = stream.skip(done)  # the same seeded stream, from where the run stopped
+    if done < total_steps:  # else it was killed after its last checkpoint: nothing to do
+        model.fit(
+            stream,
+            epochs=1,
+            steps_per_epoch=total_steps - done,
+            shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data stream
+            callbacks=callbacks,
+            verbose=config.verbose,
+        )
+    shutil.rmtree(checkpoint_path(output_dir).parent, ignore_errors=True)  # finished
     seconds = time.time() - started
     steps = int(model.optimizer.iterations)
     if config.save_model:  # the best epoch's, as metrics.json
@@ -334,6 +346,30 @@ def _prepare_output_dir(path: str) -> Path:
     except OSError as error:
         raise OSError(f"output folder {directory} is not writable: {error.strerror}") from None
     return directory
+
+
+def _resumed_model(output_dir: Path, run_record: dict):
+    """The checkpointed model of the run in `output_dir`, with its optimizer state, after
+    checking that the run was started with the same options."""
+    path = checkpoint_path(output_dir)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"--resume: no checkpoint at {path} (a run writes one every --checkpoint-every "
+            "steps and at each epoch's end, and removes it when it finishes)"
+        )
+    saved = json.loads((output_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+    ignored = {"resume", "verbose"}
+    changed = [
+        key
+        for key, value in run_record.items()
+        if key not in ignored and json.loads(json.dumps(value)) != saved.get(key)
+    ]
+    if changed:
+        raise ValueError(
+            f"--resume: {output_dir} was started with other options ({', '.join(changed)}); "
+            f"resume with the options in {output_dir / CONFIG_FILE}"
+        )
+    return keras.saving.load_model(path)
 
 
 def _report_skipped(result) -> None:

@@ -53,6 +53,9 @@ class TrainingConfig:
             `last` (score once, after the last step, and keep the final weights).
         save_model: write `model.keras`; off for sweeps that only need the scores.
         verbose: Keras progress output (1 bar, 2 a line per epoch, 0 none).
+        checkpoint_every: save a checkpoint (model and optimizer state) every this many
+            steps, as well as at each epoch's end; 0 for epoch ends only.
+        resume: continue the run in `output_dir` from its checkpoint, with the same options.
     """
 
     tasks: str
@@ -85,6 +88,8 @@ class TrainingConfig:
     selection: str = "best"
     save_model: bool = True
     verbose: int = 1
+    checkpoint_every: int = 500
+    resume: bool = False
 
     def __post_init__(self):
         if self.selection not in SELECTIONS:
