@@ -90,7 +90,13 @@ def _add_training_flags(
     parser.add_argument(
         "--skip-bad-rows", action="store_true", help="skip and count unreadable rows"
     )
-    parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=1,
+        choices=[0, 1, 2],
+        help="1 progress bar, 2 one line, 0 none",
+    )
     parser.add_argument(
         "--checkpoint-every",
         type=int,

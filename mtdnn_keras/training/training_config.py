@@ -52,7 +52,8 @@ class TrainingConfig:
         selection: `best` (score the dev sets after every epoch and keep the best epoch) or
             `last` (score once, after the last step, and keep the final weights).
         save_model: write `model.keras`; off for sweeps that only need the scores.
-        verbose: Keras progress output (1 bar, 2 a line per epoch, 0 none).
+        verbose: Keras progress output over all steps (1 a bar, 2 one line at the end, 0
+            none); dev scores are printed at every epoch end either way.
         checkpoint_every: save a checkpoint (model and optimizer state) every this many
             steps, as well as at each epoch's end; 0 for epoch ends only.
         resume: continue the run in `output_dir` from its checkpoint, with the same options.
