@@ -58,6 +58,7 @@ def test_a_nan_loss_stops_training_naming_task_and_step_and_keeps_the_saved_mode
     run = tmp_path / "run"
     result = _train(tiny_encoder_dir, run, lambda i: float(i % 5))
     saved = (run / "model.keras").read_bytes()
+    assert (run / "model.keras").stat().st_mode & 0o044  # readable by others, as umask allows
     assert result.steps == 8
 
     # every STS-B batch is NaN (the readers refuse NaN scores: this stands for a divergence)

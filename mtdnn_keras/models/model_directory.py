@@ -30,10 +30,17 @@ def save_model_atomically(model: keras.Model, path: str | Path) -> None:
     os.close(handle)
     try:
         model.save(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's file is private; a model is not
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -44,7 +51,7 @@ def atomic_directory(directory: str | Path) -> Iterator[Path]:
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
-    os.chmod(temporary, 0o755)  # mkdtemp makes it private; the result is for sharing
+    os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes it private; the result is not
     try:
         yield temporary
         if directory.exists():
