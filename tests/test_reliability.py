@@ -167,3 +167,70 @@ def test_resume_refuses_other_options_and_a_missing_checkpoint(
     (run / "training_config.json").write_text(json.dumps({"epochs": 5}))
     assert main(arguments) == 2
     assert "was started with other options (" in capsys.readouterr().err
+
+
+@pytest.fixture
+def fit_small(tiny_encoder_dir, small_glue, tmp_path, capsys):
+    """Runs `fit` on RTE in-process; returns (exit status, stderr)."""
+    from mtdnn_keras.cli.main import main
+
+    def run(output=None, encoder=None, *extra):
+        status = main(
+            [
+                "fit",
+                "--tasks",
+                "rte",
+                "--data-dir",
+                str(small_glue),
+                "--encoder",
+                str(encoder or tiny_encoder_dir),
+                "--epochs",
+                "1",
+                "--verbose",
+                "0",
+                "--output-dir",
+                str(output or tmp_path / "run"),
+                *extra,
+            ]
+        )
+        return status, capsys.readouterr().err
+
+    return run
+
+
+def test_environment_faults_are_caught_before_training(
+    fit_small, tiny_encoder_dir, minilm_tokenizer, tmp_path, monkeypatch
+):
+    import shutil
+    from collections import namedtuple
+
+    from conftest import tiny_backbone
+
+    # an output folder that cannot be made (its parent is a file)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    status, error = fit_small(blocker / "run")
+    assert status == 2 and f"output folder {blocker / 'run'} is not writable" in error
+
+    # an encoder whose embedding is smaller than its vocabulary
+    small = tmp_path / "small-encoder"
+    tiny_backbone(1000).save_to_preset(str(small))
+    minilm_tokenizer.save_to_preset(str(small))
+    status, error = fit_small(None, small)
+    assert status == 2
+    assert "the tokenizer has 30522 tokens but the backbone's embedding has only 1000 rows" in error
+
+    # an encoder whose weights file is cut short
+    broken = tmp_path / "broken-encoder"
+    shutil.copytree(tiny_encoder_dir, broken)
+    weights = broken / "model.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:2000])
+    status, error = fit_small(None, broken)
+    assert status == 2 and f"cannot load encoder '{broken}'" in error
+
+    # a disk with too little room: nothing is trained or written
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**5, 10**5))
+    status, error = fit_small(tmp_path / "full")
+    assert status == 2 and "0 MB free, but the run writes about" in error
+    assert not (tmp_path / "full" / "model.keras").exists()

@@ -191,6 +191,8 @@ def train(
         model.compile(optimizer=optimizer, jit_compile=False)
         save_tokenizer_atomically(tokenizer, output_dir / TOKENIZER_DIR)
         write_json_atomically(run_record, output_dir / CONFIG_FILE)
+    if config.save_model:
+        _check_free_space(output_dir, model)
     done = int(model.optimizer.iterations)
     print(
         f"training {', '.join(t.name for t in tasks)} on {sum(map(len, train_examples.values()))} "
@@ -346,6 +348,21 @@ def _prepare_output_dir(path: str) -> Path:
     except OSError as error:
         raise OSError(f"output folder {directory} is not writable: {error.strerror}") from None
     return directory
+
+
+def _check_free_space(output_dir: Path, model) -> None:
+    """Refuses to start when the disk cannot hold what the run writes: the best model, the
+    checkpoint and a file being written beside one of them, each the weights and the
+    optimizer's two slots in float32."""
+    model_bytes = 3 * 4 * model.count_params()
+    needed = 3 * model_bytes
+    free = shutil.disk_usage(output_dir).free
+    if free < needed:
+        raise OSError(
+            f"output folder {output_dir}: {free / 1e6:.0f} MB free, but the run writes about "
+            f"{needed / 1e6:.0f} MB (the best model, a checkpoint and one file being written, "
+            f"{model_bytes / 1e6:.0f} MB each); free some space or choose another --output-dir"
+        )
 
 
 def _resumed_model(output_dir: Path, run_record: dict):
