@@ -1,0 +1,191 @@
+"""Property-based tests: malformed data files get a `DataError` naming file, line and field,
+or, with `skip_bad_rows`, a count per reason; never another exception."""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mtdnn_keras.data.example_reader import DataError, ExampleReader
+from mtdnn_keras.tasks import TaskRegistry
+
+TASKS = {task.name: task for task in TaskRegistry.builtin().resolve("rte,stsb,snli,squad2,swag")}
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+WORDS = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1
+).filter(lambda text: text.strip() and "\t" not in text)
+
+# a bad row's kind -> (the reader's reason, the field it names)
+FAULTS = {
+    "extra column": ("wrong column count", None),
+    "missing column": ("wrong column count", None),
+    "unknown label": ("unknown label", "label"),
+    "empty text": ("empty text", "sentence1"),
+    "invalid UTF-8": ("invalid UTF-8", None),
+    "duplicate id": ("duplicate id", "index"),
+}
+
+
+@st.composite
+def rte_rows(draw):
+    """RTE-format rows: (kind, line bytes), kind "ok" or a key of FAULTS."""
+    rows = []
+    for number in range(draw(st.integers(0, 8))):
+        kind = draw(st.sampled_from(["ok", "ok", *FAULTS]))
+        a, b = draw(WORDS), draw(WORDS)
+        label = draw(st.sampled_from(TASKS["rte"].labels))
+        cells = [str(number), a, b, label]
+        accepted = [i for i, (k, _) in enumerate(rows) if k == "ok"]
+        if kind == "extra column":
+            cells.append("x")
+        elif kind == "missing column":
+            cells.pop()
+        elif kind == "unknown label":
+            cells[3] = "maybe"
+        elif kind == "empty text":
+            cells[1] = " "
+        elif kind == "duplicate id":
+            if not accepted:
+                kind = "ok"
+            else:
+                cells[0] = str(accepted[0])
+        line = "\t".join(cells).encode("utf-8")
+        if kind == "invalid UTF-8":
+            line = line.replace(b"\t", b"\t\xff\xfe", 1)
+        rows.append((kind, line))
+    return rows
+
+
+@SETTINGS
+@given(rows=rte_rows(), bom=st.booleans(), crlf=st.booleans())
+def test_rte_files_fail_at_the_first_bad_row_or_skip_and_count_it(tmp_path, rows, bom, crlf):
+    ending = b"\r\n" if crlf else b"\n"
+    header = ("\ufeff" if bom else "") + "index\tsentence1\tsentence2\tlabel"
+    lines = [header.encode("utf-8"), *(line for _, line in rows)]
+    path = tmp_path / "train.tsv"
+    path.write_bytes(ending.join(lines) + ending)
+    bad = [(number, kind) for number, (kind, _) in enumerate(rows, start=2) if kind != "ok"]
+    good = [kind for kind, _ in rows if kind == "ok"]
+
+    reader = ExampleReader(TASKS["rte"])
+    if bad:
+        with pytest.raises(DataError) as error:
+            reader.read(path)
+        line, kind = bad[0]
+        assert (error.value.path, error.value.line) == (str(path), line)
+        assert error.value.field == FAULTS[kind][1]
+        assert str(error.value).startswith(f"{path}, line {line}")
+    elif good:
+        assert len(reader.read(path).examples) == len(good)
+
+    if not good:
+        with pytest.raises(DataError, match="no usable examples"):
+            ExampleReader(TASKS["rte"], skip_bad_rows=True).read(path)
+        return
+    result = ExampleReader(TASKS["rte"], skip_bad_rows=True).read(path)
+    assert len(result.examples) == len(good)
+    expected = {}
+    for _, kind in bad:
+        expected[FAULTS[kind][0]] = expected.get(FAULTS[kind][0], 0) + 1
+    assert dict(result.skipped) == expected
+
+
+def _samples():
+    """One small valid file per reader format: (task, file name, bytes)."""
+    squad = {
+        "version": "v2.0",
+        "data": [
+            {
+                "title": "T",
+                "paragraphs": [
+                    {
+                        "context": "The Normans lived in Normandy.",
+                        "qas": [
+                            {
+                                "id": "q1",
+                                "question": "Where did the Normans live?",
+                                "answers": [{"text": "Normandy", "answer_start": 21}],
+                                "is_impossible": False,
+                            },
+                            {"id": "q2", "question": "Why?", "answers": [], "is_impossible": True},
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    snli = [
+        {
+            "sentence1": "A man sleeps.",
+            "sentence2": "A man rests.",
+            "gold_label": "entailment",
+            "pairID": "p1",
+        },
+        {
+            "sentence1": "A dog runs.",
+            "sentence2": "A cat sits.",
+            "gold_label": "contradiction",
+            "pairID": "p2",
+        },
+    ]
+    return [
+        (
+            "rte",
+            "rte.tsv",
+            b"index\tsentence1\tsentence2\tlabel\n0\tA b.\tC d.\tentailment\n1\tE.\tF.\tnot_entailment\n",
+        ),
+        (
+            "stsb",
+            "stsb.tsv",
+            b"index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
+            b"0\tg\tf\t2012\t0\ts\ts\tA plane.\tA jet.\t4.2\n1\tg\tf\t2012\t1\ts\ts\tA cat.\tA dog.\t0.5\n",
+        ),
+        ("snli", "snli.jsonl", "\n".join(json.dumps(row) for row in snli).encode() + b"\n"),
+        ("squad2", "squad.json", json.dumps(squad).encode()),
+        (
+            "swag",
+            "swag.csv",
+            b",video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,ending1,ending2,ending3,label\n"
+            b"0,v,1,A man sits. He,A man sits.,He,gold,plays.,eats.,runs.,sleeps.,0\n",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "task, name, valid", _samples(), ids=lambda v: v if isinstance(v, str) else None
+)
+@SETTINGS
+@given(data=st.data())
+def test_mutated_files_of_every_format_raise_only_data_errors(tmp_path, task, name, valid, data):
+    ExampleReader(TASKS[task]).read(_write(tmp_path, name, valid))  # the sample itself reads
+    mutated = bytearray(valid)
+    for _ in range(data.draw(st.integers(1, 4), label="mutations")):
+        how = data.draw(st.sampled_from(["flip", "insert", "delete", "truncate"]), label="how")
+        at = data.draw(st.integers(0, max(len(mutated) - 1, 0)), label="at")
+        byte = data.draw(st.sampled_from(b'\t\n\r,"{}[]:\xff\xef\xbb\xbf0- a'), label="byte")
+        if how == "flip" and mutated:
+            mutated[at] = byte
+        elif how == "insert":
+            mutated.insert(at, byte)
+        elif how == "delete" and mutated:
+            del mutated[at]
+        else:
+            del mutated[at:]
+    path = _write(tmp_path, name, bytes(mutated))
+    for skip in (False, True):
+        try:
+            result = ExampleReader(TASKS[task], skip_bad_rows=skip).read(path)
+        except DataError as error:
+            assert str(error).startswith(str(path))
+        else:
+            assert result.examples and all(e.text_a.strip() for e in result.examples)
+
+
+def _write(folder, name, content: bytes):
+    path = folder / name
+    path.write_bytes(content)
+    return path
