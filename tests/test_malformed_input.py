@@ -189,3 +189,104 @@ def _write(folder, name, content: bytes):
     path = folder / name
     path.write_bytes(content)
     return path
+
+
+SCORES = st.one_of(
+    st.floats(0, 5).map(lambda x: ("ok", f"{x:.3f}")),
+    st.sampled_from(["abc", "", "4,5", "nan", "inf", "-inf"]).map(
+        lambda x: ("non-numeric score", x)
+    ),
+    st.sampled_from(["5.01", "-0.5", "17", "1e9"]).map(lambda x: ("score out of range", x)),
+)
+
+
+@SETTINGS
+@given(scores=st.lists(SCORES, max_size=8))
+def test_stsb_scores_must_be_numbers_in_range(tmp_path, scores):
+    header = (
+        "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore"
+    )
+    rows = [
+        f"{i}\tg\tf\t2012\t{i}\ts\ts\tA cat.\tA dog.\t{value}"
+        for i, (_, value) in enumerate(scores)
+    ]
+    path = _write(tmp_path, "train.tsv", "\n".join([header, *rows]).encode() + b"\n")
+    bad = [(line, kind) for line, (kind, _) in enumerate(scores, start=2) if kind != "ok"]
+    good = [value for kind, value in scores if kind == "ok"]
+    if bad:
+        with pytest.raises(DataError) as error:
+            ExampleReader(TASKS["stsb"]).read(path)
+        assert (error.value.line, error.value.field) == (bad[0][0], "score")
+    if good:
+        result = ExampleReader(TASKS["stsb"], skip_bad_rows=True).read(path)
+        assert [e.label for e in result.examples] == [float(v) for v in good]
+        assert sum(result.skipped.values()) == len(bad)
+        assert set(result.skipped) == {kind for _, kind in bad}
+
+
+USER_TASKS = """\
+tasks:
+  sentiment:
+    type: classification
+    labels: [neg, pos]
+    metrics: [accuracy, f1]
+    reader: {format: tsv, header: true, text_a: text, label: polarity}
+    files: {train: sentiment/train.tsv, dev: sentiment/dev.tsv}
+groups:
+  mine: [sentiment, rte]
+"""
+YAML_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-3, 3),
+        st.floats(allow_nan=False),
+        st.text(max_size=6),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=2)
+    ),
+    max_leaves=5,
+)
+
+
+@SETTINGS
+@given(field=st.sampled_from(["type", "labels", "metrics", "reader", "files"]), value=YAML_VALUES)
+def test_task_files_with_any_value_in_a_field_load_or_name_it(tmp_path, field, value):
+    from mtdnn_keras.tasks.task_definition import TaskDefinitionError
+    from mtdnn_keras.tasks.task_registry import TaskRegistry
+
+    lines = USER_TASKS.splitlines()
+    number = next(
+        i for i, line in enumerate(lines, start=1) if line.strip().startswith(f"{field}:")
+    )
+    lines[number - 1] = f"    {field}: {json.dumps(value)}"
+    path = _write(tmp_path, "tasks.yaml", ("\n".join(lines) + "\n").encode())
+    try:
+        TaskRegistry.builtin().with_file(path)
+    except TaskDefinitionError as error:  # this field, or another one it now contradicts
+        message = str(error)
+        assert message.startswith(f"{path}, line ") and "task 'sentiment', field '" in message
+        if f"field '{field}" in message:
+            assert message.startswith(f"{path}, line {number}:")
+
+
+@SETTINGS
+@given(data=st.data())
+def test_mutated_task_files_raise_only_task_definition_errors(tmp_path, data):
+    from mtdnn_keras.tasks.task_definition import TaskDefinitionError
+    from mtdnn_keras.tasks.task_registry import TaskRegistry
+
+    text = bytearray(USER_TASKS.encode())
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(text) - 1)) if text else 0
+        byte = data.draw(st.sampled_from(b":-[]{}, \n'\"#&*!|>\t\xffax0"))
+        if data.draw(st.booleans()) and text:
+            text[at] = byte
+        else:
+            text.insert(at, byte)
+    path = _write(tmp_path, "tasks.yaml", bytes(text))
+    try:
+        TaskRegistry.builtin().with_file(path)
+    except TaskDefinitionError as error:
+        assert str(error).startswith(str(path))

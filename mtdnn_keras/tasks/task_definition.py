@@ -186,7 +186,11 @@ class _TaskParser:
         self.lines = lines
 
     def fail(self, field: str, message: str) -> TaskDefinitionError:
-        line = self.lines.get(field, self.lines.get(None))
+        # the field's own line; for a missing nested field, its parent's (`reader`)
+        key = field
+        while key not in self.lines and "." in key:
+            key = key.rsplit(".", 1)[0]
+        line = self.lines.get(key, self.lines.get(None))
         where = f"{self.source}, line {line}" if line else self.source
         return TaskDefinitionError(f"{where}: task '{self.name}', field '{field}': {message}")
 
