@@ -20,9 +20,9 @@ from mtdnn_keras.training.evaluator import Evaluator, format_table
 
 
 class EvaluationCallback(keras.callbacks.Callback):
-    """After each epoch: scores every dev set, writes them to TensorBoard (one run per task
-    under `log_dir`), and when the mean score (over `select_by`, or all sets) is the best so
-    far saves the model to `output_dir/model.keras` and the scores to
+    """At each of `eval_steps`: scores every dev set, writes them to TensorBoard (one run per
+    task under `log_dir`), and when the mean score (over `select_by`, or all sets) is the best
+    so far saves the model to `output_dir/model.keras` and the scores to
     `output_dir/metrics.json`, both atomically.
 
     Args:
@@ -33,8 +33,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         select_by: names of the dev sets whose mean picks the best epoch (`None`: all).
         save_model: save the best epoch's model (else only its scores). A span task's
             null-score threshold tuned on its dev set is stored in the saved model.
-        eval_steps: evaluate when the optimizer reaches these steps instead of at the end
-            of each Keras epoch (for epochs of differing length, run as one Keras epoch).
+        eval_steps: the optimizer steps after which to evaluate (where epochs end; training
+            runs as one Keras pass, since epochs may differ in length).
     """
 
     def __init__(
@@ -45,10 +45,10 @@ class EvaluationCallback(keras.callbacks.Callback):
         max_steps: int | None = None,
         select_by: list[str] | None = None,
         save_model: bool = True,
-        eval_steps: list[int] | None = None,
+        eval_steps: list[int] = (),
     ):
         super().__init__()
-        self.eval_steps = set(eval_steps) if eval_steps is not None else None
+        self.eval_steps = set(eval_steps)
         self.evaluator = evaluator
         self.output_dir = Path(output_dir)
         self.log_dir = log_dir
@@ -73,14 +73,10 @@ class EvaluationCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.optimizer.iterations)
-        if self.eval_steps is not None and step in self.eval_steps:
+        if step in self.eval_steps:
             self.evaluate(len(self.history))
         if self.max_steps is not None and step >= self.max_steps:
             self.model.stop_training = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.eval_steps is None:
-            self.evaluate(epoch)
 
     def evaluate(self, epoch: int) -> None:
         """Scores the dev sets; keeps the model and scores if they are the best so far."""
