@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from mtdnn_keras.data.example_reader import DataError, ExampleReader
 from mtdnn_keras.tasks import TaskRegistry
 
-TASKS = {task.name: task for task in TaskRegistry.builtin().resolve("rte,stsb,snli,squad2,swag")}
+TASKS = {
+    task.name: task for task in TaskRegistry.builtin().resolve("rte,stsb,snli,scitail,squad2,swag")
+}
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -145,6 +147,11 @@ def _samples():
             b"0\tg\tf\t2012\t0\ts\ts\tA plane.\tA jet.\t4.2\n1\tg\tf\t2012\t1\ts\ts\tA cat.\tA dog.\t0.5\n",
         ),
         ("snli", "snli.jsonl", "\n".join(json.dumps(row) for row in snli).encode() + b"\n"),
+        (
+            "scitail",
+            "scitail.tsv",
+            b"A cell divides.\tCells divide.\tentails\nA dog.\tThe sun.\tneutral\n",
+        ),
         ("squad2", "squad.json", json.dumps(squad).encode()),
         (
             "swag",
@@ -290,3 +297,78 @@ def test_mutated_task_files_raise_only_task_definition_errors(tmp_path, data):
         TaskRegistry.builtin().with_file(path)
     except TaskDefinitionError as error:
         assert str(error).startswith(str(path))
+
+
+@pytest.mark.parametrize(
+    "task, name, valid", _samples(), ids=lambda v: v if isinstance(v, str) else None
+)
+@pytest.mark.parametrize(
+    "content", [b"", b"\n \r\n\t\n", b"\xef\xbb\xbf"], ids=["empty", "blank", "bom"]
+)
+def test_empty_files_of_every_format_say_so(tmp_path, task, name, valid, content):
+    path = _write(tmp_path, name, content)
+    with pytest.raises(DataError, match="the file is empty|no usable examples"):
+        ExampleReader(TASKS[task]).read(path)
+
+
+CONTEXT = "The Normans lived in Normandy, a region of France, from the tenth century."
+
+
+@SETTINGS
+@given(
+    answers=st.lists(
+        st.tuples(st.integers(0, len(CONTEXT) - 1), st.integers(1, 12), st.integers(-3, 3)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_squad_answers_must_be_where_they_say(tmp_path, answers):
+    """(start, length, shift): the answer is CONTEXT[start:start+length], said to start at
+    start + shift; only shift 0 is right (or a shift that lands on the same text)."""
+    qas, right = [], []
+    for i, (start, length, shift) in enumerate(answers):
+        text = CONTEXT[start : start + length]
+        if not text.strip():
+            text, start = "Normans", 4
+        said = start + shift
+        right.append(CONTEXT[said : said + len(text)] == text if said >= 0 else False)
+        qas.append(
+            {"id": f"q{i}", "question": "Who?", "answers": [{"text": text, "answer_start": said}]}
+        )
+    squad = {"data": [{"title": "T", "paragraphs": [{"context": CONTEXT, "qas": qas}]}]}
+    content = json.dumps(squad, indent=1)
+    path = _write(tmp_path, "train.json", content.encode())
+    id_lines = [content[: content.index(f'"q{i}"')].count("\n") + 1 for i in range(len(qas))]
+    wrong = [i for i, ok in enumerate(right) if not ok]
+    if wrong:
+        with pytest.raises(DataError) as error:
+            ExampleReader(TASKS["squad2"]).read(path)
+        first = wrong[0]
+        assert error.value.line == id_lines[first]
+        assert error.value.field == f"data[0].paragraphs[0].qas[{first}].answers[0]"
+    if len(wrong) < len(qas):
+        result = ExampleReader(TASKS["squad2"], skip_bad_rows=True).read(path)
+        assert [e.id for e in result.examples] == [f"q{i}" for i, ok in enumerate(right) if ok]
+        assert dict(result.skipped) == ({"answer not in context": len(wrong)} if wrong else {})
+
+
+@SETTINGS
+@given(
+    labels=st.lists(st.sampled_from(["0", "1", "2", "3", "4", "-1", "x", "", "1.0"]), max_size=6)
+)
+def test_swag_labels_must_name_one_of_the_four_endings(tmp_path, labels):
+    header = ",video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,ending1,ending2,ending3,label"
+    rows = [
+        f"{i},v,{i},A man. He,A man.,He,gold,sits.,runs.,eats.,naps.,{label}"
+        for i, label in enumerate(labels)
+    ]
+    path = _write(tmp_path, "train.csv", "\n".join([header, *rows]).encode() + b"\n")
+    wrong = [line for line, label in enumerate(labels, start=2) if label not in "0123" or not label]
+    if wrong:
+        with pytest.raises(DataError) as error:
+            ExampleReader(TASKS["swag"]).read(path)
+        assert (error.value.line, error.value.field) == (wrong[0], "label")
+    elif labels:
+        assert [e.label for e in ExampleReader(TASKS["swag"]).read(path).examples] == [
+            int(label) for label in labels
+        ]

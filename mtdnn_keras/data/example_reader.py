@@ -125,7 +125,7 @@ class ExampleReader:
             raw = path.read_bytes()
         except OSError as error:
             raise DataError(path, None, None, f"cannot read: {error.strerror}") from None
-        if not raw.strip():
+        if not raw.removeprefix(b"\xef\xbb\xbf").strip():  # nothing, or only a BOM
             raise DataError(path, None, None, "the file is empty")
         rows = {"tsv": _TsvRows, "jsonl": _JsonRows, "csv": _CsvRows, "squad": _SquadRows}[
             spec.format

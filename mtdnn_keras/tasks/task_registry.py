@@ -131,12 +131,12 @@ def _parse_task_file(
                             lines[f"{field_key.value}.{sub_key.value}"] = (
                                 sub_key.start_mark.line + 1
                             )
-            data = yaml.safe_load(yaml.serialize(value_node))
+            data = _construct(value_node, source)
             tasks[name] = TaskDefinition.from_dict(name, data, source, lines)
     groups: dict[str, list[str]] = {}
     groups_node = top.get("groups")
     if groups_node is not None:
-        data = yaml.safe_load(yaml.serialize(groups_node))
+        data = _construct(groups_node, source)
         if not isinstance(data, dict) or not all(
             isinstance(v, list) and all(isinstance(n, str) for n in v) for v in data.values()
         ):
@@ -145,3 +145,13 @@ def _parse_task_file(
             )
         groups = {str(k): list(v) for k, v in data.items()}
     return tasks, groups
+
+
+def _construct(node, source: str):
+    """The Python value of a composed YAML node (as `yaml.safe_load` would give it)."""
+    try:
+        return yaml.SafeLoader("").construct_document(node)
+    except yaml.YAMLError as error:
+        raise TaskDefinitionError(
+            f"{source}, line {node.start_mark.line + 1}: not valid YAML: {error}"
+        ) from None
