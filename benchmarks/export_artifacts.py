@@ -1,16 +1,26 @@
-"""The serving artifacts of a trained model, written once and shared by the export benchmarks:
-the slim Keras model folder, a TF Serving SavedModel and the float and dynamic-int8 TFLite
-models."""
+"""What the export benchmarks share: the serving artifacts of a trained model (the slim Keras
+model folder, a TF Serving SavedModel, float and dynamic-int8 TFLite), written once; their
+command-line options; the dev sets as token-id and text batches; and the JSON report."""
 
+import argparse
+import json
 import os
 import platform
+import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_text  # noqa: E402, F401  (the text signatures' ops)
+from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 from mtdnn_keras.export.model_folder import export_model_folder  # noqa: E402
 from mtdnn_keras.export.saved_model import export_saved_model  # noqa: E402
 from mtdnn_keras.export.tflite_model import export_tflite  # noqa: E402
+
+from mtdnn_keras.data.task_files import read_split, split_path  # noqa: E402
+from mtdnn_keras.models.model_directory import load_model_directory  # noqa: E402
 
 NAME = "mtdnn"
 
@@ -58,3 +68,68 @@ def machine() -> str:
         ]
         name = names[0] if names else name
     return f"{name}, {os.cpu_count()} CPUs"
+
+
+def benchmark_arguments(description: str, tasks: str) -> argparse.ArgumentParser:
+    """The options every export benchmark takes; `tasks` is the default task list."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--model", required=True, help="a folder written by mtdnn-keras fit")
+    parser.add_argument("--tasks", default=tasks)
+    parser.add_argument("--data-dir", default="../shared/data/glue")
+    parser.add_argument("--work-dir", default="exports/benchmark", help="where the artifacts go")
+    parser.add_argument("--output", help="also write the JSON here")
+    return parser
+
+
+def prepare(args):
+    """`(artifact paths, trained model, tokenizer, {name: task} of --tasks)`; exits naming
+    the tasks the model lacks."""
+    names = args.tasks.split(",")
+    model, tokenizer = load_model_directory(args.model)
+    tasks = {task.name: task for task in model.tasks}
+    missing = [name for name in names if name not in tasks]
+    if missing:
+        sys.exit(f"{args.model} has no task {missing}; it has {sorted(tasks)}")
+    paths = export_artifacts(args.model, args.work_dir, names)
+    return paths, model, tokenizer, {name: tasks[name] for name in names}
+
+
+def dev_examples(task, data_dir):
+    return read_split(task, split_path(task, "dev", data_dir), "dev").examples
+
+
+def int32_batches(dataset) -> list[dict]:
+    """A batched `eval_dataset` as the int32 feeds of the ids signatures and TFLite."""
+    return [{k: v.astype(np.int32) for k, v in b.items()} for b in dataset.as_numpy_iterator()]
+
+
+def text_batches(examples, task, batch_size: int) -> list[dict]:
+    """The feeds of a `<task>_text` signature, `batch_size` examples each, in order."""
+    batches = []
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start : start + batch_size]
+        feed = {"text_a": tf.constant([e.text_a for e in chunk])}
+        if task.is_pair_task:
+            feed["text_b"] = tf.constant([e.text_b for e in chunk])
+        batches.append(feed)
+    return batches
+
+
+def tflite_runners(paths: dict) -> dict:
+    """`{"float": runner, "int8": runner}`: the TFLite models' signature runners."""
+    return {
+        kind: Interpreter(model_path=str(paths[f"tflite_{kind}"])).get_signature_runner()
+        for kind in ("float", "int8")
+    }
+
+
+def report_header(model_dir) -> dict:
+    return {"model": str(model_dir), "machine": machine(), "tensorflow": tf.__version__}
+
+
+def write_report(report: dict, output: str | None) -> None:
+    """Prints the report as JSON, and writes it to `output` when given."""
+    text = json.dumps(report, indent=1)
+    print(text)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")

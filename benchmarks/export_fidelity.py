@@ -12,24 +12,28 @@ model gives float TFLite's label, each artifact's task metric, and the artifacts
         --data-dir ../shared/data/glue --work-dir exports/benchmark
 """
 
-import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import tensorflow_text  # noqa: E402, F401  (the text signatures' ops)
-from ai_edge_litert.interpreter import Interpreter  # noqa: E402
-from export_artifacts import export_artifacts, machine, size_mb  # noqa: E402
+from export_artifacts import (  # noqa: E402
+    benchmark_arguments,
+    dev_examples,
+    int32_batches,
+    prepare,
+    report_header,
+    size_mb,
+    text_batches,
+    tflite_runners,
+    write_report,
+)
 
 from mtdnn_keras.data.multitask_data import eval_dataset  # noqa: E402
-from mtdnn_keras.data.task_files import read_split, split_path  # noqa: E402
 from mtdnn_keras.metrics.glue_metrics import compute_metrics, predicted_labels  # noqa: E402
-from mtdnn_keras.models.model_directory import load_model_directory  # noqa: E402
 
 BATCH = 32
 
@@ -49,9 +53,7 @@ def served(task, signature_outputs):
 def compare_task(task, model, tokenizer, saved_model, runners, examples):
     labels = np.array([e.label for e in examples])
     dataset = eval_dataset(examples, task, tokenizer, BATCH)
-    batches = [
-        {k: v.astype(np.int32) for k, v in batch.items()} for batch in dataset.as_numpy_iterator()
-    ]
+    batches = int32_batches(dataset)
     keras_raw = np.asarray(model.task_submodel(task.name).predict(dataset, verbose=0))
     to_served = softmax if task.type == "classification" else (lambda x: x)
     reference = to_served(keras_raw)
@@ -59,14 +61,9 @@ def compare_task(task, model, tokenizer, saved_model, runners, examples):
     ids_signature = saved_model.signatures[task.name]
     ids_out = np.concatenate([served(task, ids_signature(**batch)) for batch in batches])
     text_signature = saved_model.signatures[f"{task.name}_text"]
-    text_out = []
-    for start in range(0, len(examples), BATCH):
-        chunk = examples[start : start + BATCH]
-        feed = {"text_a": tf.constant([e.text_a for e in chunk])}
-        if task.is_pair_task:
-            feed["text_b"] = tf.constant([e.text_b for e in chunk])
-        text_out.append(served(task, text_signature(**feed)))
-    text_out = np.concatenate(text_out)
+    text_out = np.concatenate(
+        [served(task, text_signature(**feed)) for feed in text_batches(examples, task, BATCH)]
+    )
 
     tflite = {
         kind: np.concatenate([runner(**batch)[task.name] for batch in batches])
@@ -97,45 +94,25 @@ def compare_task(task, model, tokenizer, saved_model, runners, examples):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="a folder written by mtdnn-keras fit")
-    parser.add_argument("--tasks", default="rte,mrpc,stsb,sst2")
-    parser.add_argument("--data-dir", default="../shared/data/glue")
-    parser.add_argument("--work-dir", default="exports/benchmark", help="where the artifacts go")
-    parser.add_argument("--output", help="also write the JSON here")
+    parser = benchmark_arguments(__doc__.split("\n\n")[0], tasks="rte,mrpc,stsb,sst2")
     args = parser.parse_args(argv)
 
-    names = args.tasks.split(",")
-    paths = export_artifacts(args.model, args.work_dir, names)
-    model, tokenizer = load_model_directory(args.model)
-    tasks = {task.name: task for task in model.tasks}
-    missing = [name for name in names if name not in tasks]
-    if missing:
-        sys.exit(f"{args.model} has no task {missing}; it has {sorted(tasks)}")
+    paths, model, tokenizer, tasks = prepare(args)
     saved_model = tf.saved_model.load(str(paths["saved_model"]))
-    runners = {
-        kind: Interpreter(model_path=str(paths[f"tflite_{kind}"])).get_signature_runner()
-        for kind in ("float", "int8")
-    }
+    runners = tflite_runners(paths)
     report = {
-        "model": str(args.model),
-        "machine": machine(),
-        "tensorflow": tf.__version__,
+        **report_header(args.model),
         "sizes_mb": {
             "model.keras (with optimizer state)": size_mb(Path(args.model) / "model.keras"),
             **{key: size_mb(path) for key, path in paths.items()},
         },
         "tasks": {},
     }
-    for name in names:
-        task = tasks[name]
-        examples = read_split(task, split_path(task, "dev", args.data_dir), "dev").examples
+    for name, task in tasks.items():
+        examples = dev_examples(task, args.data_dir)
         report["tasks"][name] = compare_task(task, model, tokenizer, saved_model, runners, examples)
         print(name, json.dumps(report["tasks"][name]), flush=True)
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    write_report(report, args.output)
 
 
 if __name__ == "__main__":

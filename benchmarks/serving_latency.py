@@ -10,39 +10,26 @@ path is warmed up first (tracing, allocation). Prints and writes JSON.
         --data-dir ../shared/data/glue --work-dir exports/benchmark
 """
 
-import argparse
 import json
 import os
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import tensorflow_text  # noqa: E402, F401  (the text signatures' ops)
-from ai_edge_litert.interpreter import Interpreter  # noqa: E402
-from export_artifacts import export_artifacts, machine  # noqa: E402
+from export_artifacts import (  # noqa: E402
+    benchmark_arguments,
+    dev_examples,
+    int32_batches,
+    prepare,
+    report_header,
+    text_batches,
+    tflite_runners,
+    write_report,
+)
 
 from mtdnn_keras.data.multitask_data import eval_dataset  # noqa: E402
-from mtdnn_keras.data.task_files import read_split, split_path  # noqa: E402
-from mtdnn_keras.models.model_directory import load_model_directory  # noqa: E402
-
-
-def ids_batches(examples, task, tokenizer, batch_size):
-    dataset = eval_dataset(examples, task, tokenizer, batch_size)
-    return [{k: v.astype(np.int32) for k, v in b.items()} for b in dataset.as_numpy_iterator()]
-
-
-def text_batches(examples, task, batch_size):
-    batches = []
-    for start in range(0, len(examples), batch_size):
-        chunk = examples[start : start + batch_size]
-        feed = {"text_a": tf.constant([e.text_a for e in chunk])}
-        if task.is_pair_task:
-            feed["text_b"] = tf.constant([e.text_b for e in chunk])
-        batches.append(feed)
-    return batches
 
 
 def timed(function, batches, warmup=3):
@@ -70,57 +57,38 @@ def measure(function, single, grouped, batch_size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="a folder written by mtdnn-keras fit")
-    parser.add_argument("--tasks", default="sst2,mrpc")
-    parser.add_argument("--data-dir", default="../shared/data/glue")
-    parser.add_argument("--work-dir", default="exports/benchmark", help="where the artifacts go")
+    parser = benchmark_arguments(__doc__.split("\n\n")[0], tasks="sst2,mrpc")
     parser.add_argument("--requests", type=int, default=200, help="batch-1 calls per path")
     parser.add_argument("--batches", type=int, default=10, help="batches per path")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--output", help="also write the JSON here")
     args = parser.parse_args(argv)
 
-    names = args.tasks.split(",")
-    paths = export_artifacts(args.model, args.work_dir, names)
-    model, tokenizer = load_model_directory(paths["keras"])
-    tasks = {task.name: task for task in model.tasks}
-    del model
+    paths, _, tokenizer, tasks = prepare(args)
     saved_model = tf.saved_model.load(str(paths["saved_model"]))
-
-    report = {
-        "model": str(args.model),
-        "machine": machine(),
-        "tensorflow": tf.__version__,
-        "threads": "TensorFlow and TFLite defaults",
-        "tasks": {},
-    }
+    runners = tflite_runners(paths)
+    report = {**report_header(args.model), "threads": "TensorFlow and TFLite defaults", "tasks": {}}
     batch = args.batch_size
-    for name in names:
-        task = tasks[name]
-        examples = read_split(task, split_path(task, "dev", args.data_dir), "dev").examples
+    for name, task in tasks.items():
+        examples = dev_examples(task, args.data_dir)
         needed = max(args.requests, batch * args.batches)
         examples = (examples * (needed // len(examples) + 1))[:needed]
-        single_ids = ids_batches(examples[: args.requests], task, tokenizer, 1)
-        grouped_ids = ids_batches(examples[: batch * args.batches], task, tokenizer, batch)
-        single_text = text_batches(examples[: args.requests], task, 1)
-        grouped_text = text_batches(examples[: batch * args.batches], task, batch)
+        single, grouped = examples[: args.requests], examples[: batch * args.batches]
+        single_ids = int32_batches(eval_dataset(single, task, tokenizer, 1))
+        grouped_ids = int32_batches(eval_dataset(grouped, task, tokenizer, batch))
+        single_text = text_batches(single, task, 1)
+        grouped_text = text_batches(grouped, task, batch)
         ids_signature = saved_model.signatures[name]
         text_signature = saved_model.signatures[f"{name}_text"]
         results = {
             "saved_model_ids": measure(ids_signature, single_ids, grouped_ids, batch),
             "saved_model_text": measure(text_signature, single_text, grouped_text, batch),
         }
-        for kind in ("float", "int8"):
-            runner = Interpreter(model_path=str(paths[f"tflite_{kind}"])).get_signature_runner()
+        for kind, runner in runners.items():
             results[f"tflite_{kind}"] = measure(runner, single_ids, grouped_ids, batch)
         mean_tokens = float(np.mean([b["padding_mask"].sum() for b in single_ids]))
         report["tasks"][name] = {"mean_tokens": round(mean_tokens, 1), **results}
         print(name, json.dumps(report["tasks"][name]), flush=True)
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    write_report(report, args.output)
 
 
 if __name__ == "__main__":
