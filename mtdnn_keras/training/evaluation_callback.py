@@ -1,4 +1,4 @@
-"""Evaluates after each epoch, logs per-task scores and keeps the best model."""
+"""Evaluates where each epoch ends, logs per-task scores and keeps the best model."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from mtdnn_keras.models.model_directory import (
 )
 from mtdnn_keras.training.evaluator import Evaluator, format_table
 
+HISTORY_FILE = "eval_history.json"
+
 
 class EvaluationCallback(keras.callbacks.Callback):
     """At each of `eval_steps`: scores every dev set, writes them to TensorBoard (one run per
@@ -29,7 +31,6 @@ class EvaluationCallback(keras.callbacks.Callback):
         evaluator: `Evaluator`.
         output_dir: the run's output folder.
         log_dir: TensorBoard folder; `None` for no logs.
-        max_steps: stop training after this many optimizer steps (`None`: no limit).
         select_by: names of the dev sets whose mean picks the best epoch (`None`: all).
         save_model: save the best epoch's model (else only its scores). A span task's
             null-score threshold tuned on its dev set is stored in the saved model.
@@ -42,7 +43,6 @@ class EvaluationCallback(keras.callbacks.Callback):
         evaluator: Evaluator,
         output_dir: str,
         log_dir: str | None = None,
-        max_steps: int | None = None,
         select_by: list[str] | None = None,
         save_model: bool = True,
         eval_steps: list[int] = (),
@@ -52,7 +52,6 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.evaluator = evaluator
         self.output_dir = Path(output_dir)
         self.log_dir = log_dir
-        self.max_steps = max_steps
         self.select_by = select_by
         self.save_model = save_model
         self.best_score = None
@@ -63,7 +62,7 @@ class EvaluationCallback(keras.callbacks.Callback):
     def restore(self, step: int) -> None:
         """Takes up the history and the best scores that a run killed after `step` wrote
         (evaluations after `step` are dropped: they will be made again)."""
-        path = self.output_dir / "eval_history.json"
+        path = self.output_dir / HISTORY_FILE
         history = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
         self.history = [entry for entry in history if entry["step"] <= step]
         for entry in self.history:
@@ -75,8 +74,6 @@ class EvaluationCallback(keras.callbacks.Callback):
         step = int(self.model.optimizer.iterations)
         if step in self.eval_steps:
             self.evaluate(len(self.history))
-        if self.max_steps is not None and step >= self.max_steps:
-            self.model.stop_training = True
 
     def evaluate(self, epoch: int) -> None:
         """Scores the dev sets; keeps the model and scores if they are the best so far."""
@@ -98,7 +95,7 @@ class EvaluationCallback(keras.callbacks.Callback):
                 self._store_tuned_thresholds()
                 save_model_atomically(self.model, self.output_dir / MODEL_FILE)
             write_json_atomically(results, self.output_dir / "metrics.json")
-        write_json_atomically(self.history, self.output_dir / "eval_history.json")
+        write_json_atomically(self.history, self.output_dir / HISTORY_FILE)
 
     def _store_tuned_thresholds(self):
         tuned = self.evaluator.tuned_thresholds

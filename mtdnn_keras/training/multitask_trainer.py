@@ -206,7 +206,6 @@ def train(
         Evaluator(eval_sets, tokenizer, config.eval_batch_size),
         str(output_dir),
         log_dir=str(output_dir / "logs"),
-        max_steps=total_steps,
         select_by=_select_by(config.select_by, eval_sets),
         save_model=config.save_model,
         eval_steps=epoch_ends if config.selection == "best" else [total_steps],
