@@ -6,6 +6,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_task_registry import USER_FILE  # the user task file those tests start from
 
 from mtdnn_keras.data.example_reader import DataError, ExampleReader
 from mtdnn_keras.tasks import TaskRegistry
@@ -231,17 +232,6 @@ def test_stsb_scores_must_be_numbers_in_range(tmp_path, scores):
         assert set(result.skipped) == {kind for _, kind in bad}
 
 
-USER_TASKS = """\
-tasks:
-  sentiment:
-    type: classification
-    labels: [neg, pos]
-    metrics: [accuracy, f1]
-    reader: {format: tsv, header: true, text_a: text, label: polarity}
-    files: {train: sentiment/train.tsv, dev: sentiment/dev.tsv}
-groups:
-  mine: [sentiment, rte]
-"""
 YAML_VALUES = st.recursive(
     st.one_of(
         st.none(),
@@ -263,7 +253,7 @@ def test_task_files_with_any_value_in_a_field_load_or_name_it(tmp_path, field, v
     from mtdnn_keras.tasks.task_definition import TaskDefinitionError
     from mtdnn_keras.tasks.task_registry import TaskRegistry
 
-    lines = USER_TASKS.splitlines()
+    lines = USER_FILE.splitlines()
     number = next(
         i for i, line in enumerate(lines, start=1) if line.strip().startswith(f"{field}:")
     )
@@ -284,7 +274,7 @@ def test_mutated_task_files_raise_only_task_definition_errors(tmp_path, data):
     from mtdnn_keras.tasks.task_definition import TaskDefinitionError
     from mtdnn_keras.tasks.task_registry import TaskRegistry
 
-    text = bytearray(USER_TASKS.encode())
+    text = bytearray(USER_FILE.encode())
     for _ in range(data.draw(st.integers(1, 3))):
         at = data.draw(st.integers(0, len(text) - 1)) if text else 0
         byte = data.draw(st.sampled_from(b":-[]{}, \n'\"#&*!|>\t\xffax0"))

@@ -75,19 +75,16 @@ def test_a_nan_loss_stops_training_naming_task_and_step_and_keeps_the_saved_mode
     )
 
 
-def _fit(tiny_encoder_dir, small_glue, output, *extra):
-    """`mtdnn-keras fit` in its own process: 2 epochs of 18 steps, checkpoints every 3."""
+def _fit_arguments(encoder, small_glue, output, *extra):
+    """`mtdnn-keras fit`'s arguments for 2 epochs of 18 steps, checkpoints every 3."""
     return [
-        sys.executable,
-        "-m",
-        "mtdnn_keras.cli.main",
         "fit",
         "--tasks",
         "rte,stsb",
         "--data-dir",
         str(small_glue),
         "--encoder",
-        str(tiny_encoder_dir),
+        str(encoder),
         "--epochs",
         "2",
         "--batch-size",
@@ -105,6 +102,16 @@ def _fit(tiny_encoder_dir, small_glue, output, *extra):
         "--output-dir",
         str(output),
         *extra,
+    ]
+
+
+def _fit(encoder, small_glue, output, *extra):
+    """The same `fit` as a command for its own process."""
+    return [
+        sys.executable,
+        "-m",
+        "mtdnn_keras.cli.main",
+        *_fit_arguments(encoder, small_glue, output, *extra),
     ]
 
 
@@ -159,7 +166,7 @@ def test_resume_refuses_other_options_and_a_missing_checkpoint(
     from mtdnn_keras.cli.main import main
 
     run = tmp_path / "run"
-    arguments = _fit(tiny_encoder_dir, small_glue, run, "--resume")[3:]
+    arguments = _fit_arguments(tiny_encoder_dir, small_glue, run, "--resume")
     assert main(arguments) == 2
     assert "--resume: no checkpoint at" in capsys.readouterr().err
     (run / "checkpoint").mkdir(parents=True)
@@ -171,29 +178,14 @@ def test_resume_refuses_other_options_and_a_missing_checkpoint(
 
 @pytest.fixture
 def fit_small(tiny_encoder_dir, small_glue, tmp_path, capsys):
-    """Runs `fit` on RTE in-process; returns (exit status, stderr)."""
+    """Runs that `fit` in-process; returns (exit status, stderr)."""
     from mtdnn_keras.cli.main import main
 
-    def run(output=None, encoder=None, *extra):
-        status = main(
-            [
-                "fit",
-                "--tasks",
-                "rte",
-                "--data-dir",
-                str(small_glue),
-                "--encoder",
-                str(encoder or tiny_encoder_dir),
-                "--epochs",
-                "1",
-                "--verbose",
-                "0",
-                "--output-dir",
-                str(output or tmp_path / "run"),
-                *extra,
-            ]
+    def run(output=None, encoder=None):
+        arguments = _fit_arguments(
+            encoder or tiny_encoder_dir, small_glue, output or tmp_path / "run"
         )
-        return status, capsys.readouterr().err
+        return main(arguments), capsys.readouterr().err
 
     return run
 
