@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from mtdnn_keras.training.training_config import PRECISIONS, STRATEGIES, XLA_MODES
+
 
 def _pairs(values: list[str] | None, flag: str, cast=str) -> dict:
     result = {}
@@ -109,6 +111,32 @@ def _add_training_flags(
         "--resume",
         action="store_true",
         help="continue the run in --output-dir from its checkpoint (same options)",
+    )
+    parser.add_argument(
+        "--strategy",
+        default="auto",
+        choices=STRATEGIES,
+        help="tf.distribute strategy; auto: multi-worker with a TF_CONFIG cluster, mirrored "
+        "with several GPUs, else one device. --batch-size is the global batch",
+    )
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        choices=PRECISIONS,
+        help="the encoder's compute precision (heads and losses stay float32)",
+    )
+    parser.add_argument(
+        "--gradient-accumulation-steps",
+        type=int,
+        default=1,
+        metavar="N",
+        help="update the weights every N batches with their mean gradient",
+    )
+    parser.add_argument(
+        "--xla",
+        default="auto",
+        choices=XLA_MODES,
+        help="compile the training step with XLA (auto: on GPU/TPU, off on CPU)",
     )
 
 

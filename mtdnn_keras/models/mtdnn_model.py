@@ -129,6 +129,7 @@ class MTDNNModel(keras.Model):
         self.san_step_dropout = san_step_dropout
         self.pooling = pooling
         self.task_names = [task.name for task in tasks]
+        self._rows_per_example = [task.rows_per_example for task in tasks]
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.task_loss_trackers = [
             keras.metrics.Mean(name=f"{name}_loss") for name in self.task_names
@@ -173,13 +174,28 @@ class MTDNNModel(keras.Model):
             for generator in getattr(layer, "_seed_generators", [])
         ]
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Builds the optimizer's state under the model's strategy before `fit` traces.
+
+        Overrides keras 3.15.1's TensorFlow trainer (keras is pinned to it; the override is
+        tested by the mirrored and multi-worker tests): under a strategy, its version first
+        averages the first batch across replicas to build state from it. Replicas' slices of a
+        batch differ in shape (fails), and across workers that is a collective op
+        (keras-team/keras#20585). This model is built at construction, and its metrics and
+        loss need no build, so only the optimizer, which needs no data, is left."""
+        if self._distribute_strategy is None:
+            return  # as keras: without a strategy, the first traced step builds
+        with self.distribute_strategy.scope():
+            self._symbolic_build()
+
     @property
     def metrics(self):
         return [self.loss_tracker, *self.task_loss_trackers]
 
     def task_loss(self, task_id, outputs, labels):
-        """The loss of the task numbered `task_id` (a scalar tensor), computed for it alone.
-        `labels` is `{"label": (batch,) float32, "span": (batch, 2) int32}`."""
+        """The summed loss of the task numbered `task_id` (a scalar tensor) over the batch's
+        examples (a ranking query's group, a question's choices: one example), computed for
+        that task alone. `labels` is `{"label": (batch,) float32, "span": (batch, 2) int32}`."""
         branches = [self._loss_fn(task, outputs[task.name], labels) for task in self.tasks]
         if len(branches) == 1:
             return branches[0]()
@@ -188,7 +204,7 @@ class MTDNNModel(keras.Model):
     @staticmethod
     def _loss_fn(task, output, labels):
         def cross_entropy(targets, logits):
-            return ops.mean(
+            return ops.sum(
                 keras.losses.sparse_categorical_crossentropy(
                     ops.cast(targets, "int32"), logits, from_logits=True
                 )
@@ -198,9 +214,13 @@ class MTDNNModel(keras.Model):
             output32 = ops.cast(output, "float32")
             label = labels["label"]
             if task.type == "regression":
-                return ops.mean(ops.square(output32 - label))
+                return ops.sum(ops.square(output32 - label))
             if task.type == "ranking":
-                return listwise_ranking_loss(output32, label, task.group_size, task.ranking_gamma)
+                return ops.sum(
+                    listwise_ranking_loss(
+                        output32, label, task.group_size, task.ranking_gamma, reduction="none"
+                    )
+                )
             if task.type == "multiple_choice":  # rows are choices; label 1 marks the right one
                 scores = ops.reshape(output32, (-1, task.num_choices))
                 answer = ops.argmax(ops.reshape(label, (-1, task.num_choices)), axis=-1)
@@ -215,13 +235,27 @@ class MTDNNModel(keras.Model):
         return loss
 
     def _step_loss(self, data, training):
-        x, y = data
-        task_id = ops.cast(y["task_id"][0], "int32")  # a batch holds one task
+        """The step's task, this replica's share of the loss, and the loss.
+
+        The loss is the mean over the examples of the whole (global) batch. A replica holds
+        a slice of it, maybe none (`mtdnn_keras.distribute.replica_batches`): its share is its
+        examples' summed loss over the global count, so that shares, and their gradients,
+        sum over replicas to the global mean, however unevenly the batch was split."""
+        x, y = data[0], data[1]  # (x, y), or (x, y, None) from train_on_batch
+        context = tf.distribute.get_replica_context()
+        distributed = context is not None and context.num_replicas_in_sync > 1
+        # rows of each task in the batch: the task is the one present (a batch holds one)
+        rows = ops.sum(ops.one_hot(ops.cast(y["task_id"], "int32"), len(self.tasks)), axis=0)
+        if distributed:
+            rows = context.all_reduce(tf.distribute.ReduceOp.SUM, rows)
+        task_id = ops.cast(ops.argmax(rows), "int32")
+        examples = ops.sum(rows) / ops.take(ops.array(self._rows_per_example, "float32"), task_id)
         outputs = self(x, training=training)
         span = y["span"] if "span" in y else ops.zeros((ops.shape(y["label"])[0], 2), "int32")
         labels = {"label": ops.cast(y["label"], "float32"), "span": span}
-        loss = self.task_loss(task_id, outputs, labels)
-        return task_id, loss
+        share = self.task_loss(task_id, outputs, labels) / ops.maximum(examples, 1.0)
+        loss = context.all_reduce(tf.distribute.ReduceOp.SUM, share) if distributed else share
+        return task_id, share, loss
 
     def _track(self, task_id, loss):
         self.loss_tracker.update_state(loss)
@@ -231,22 +265,27 @@ class MTDNNModel(keras.Model):
             tracker.update_state(
                 ops.where(active, loss, 0.0), sample_weight=ops.cast(active, "float32")
             )
-        return {metric.name: metric.result() for metric in self.metrics}
+        results = {metric.name: metric.result() for metric in self.metrics}
+        # Every replica holds the same (global) figures. keras 3.15.1 averages step outputs
+        # across workers with `reduce(MEAN, axis=0)`, which fails on scalars
+        # (keras-team/keras#20329): there, give them the axis it reduces.
+        if getattr(tf.distribute.get_strategy().extended, "_in_multi_worker_mode", bool)():
+            results = {name: ops.expand_dims(value, 0) for name, value in results.items()}
+        return results
 
     def train_step(self, data):
         with tf.GradientTape() as tape:
-            task_id, loss = self._step_loss(data, training=True)
-            # Gradients are summed over replicas; scale so that their sum is the mean.
-            scaled = loss / tf.distribute.get_strategy().num_replicas_in_sync
-            scaled = self.optimizer.scale_loss(scaled)
+            task_id, share, loss = self._step_loss(data, training=True)
+            scaled = self.optimizer.scale_loss(share)  # a float16 loss scale, if any
         variables = self.trainable_variables
+        # the optimizer sums the replicas' gradients: of their shares, the global mean's
         gradients = tape.gradient(scaled, variables)
         gradients = [ops.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)]
         self.optimizer.apply(gradients, variables)
         return self._track(task_id, loss)
 
     def test_step(self, data):
-        task_id, loss = self._step_loss(data, training=False)
+        task_id, _, loss = self._step_loss(data, training=False)
         return self._track(task_id, loss)
 
     def task_submodel(self, task_name):

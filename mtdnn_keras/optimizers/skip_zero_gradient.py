@@ -31,6 +31,18 @@ class SkipZeroGradientOptimizer:
             for _ in var_list
         ]
 
+    def _clip_gradients(self, grads):
+        """Clips the gradient summed over replicas, as on one device. Keras clips each
+        replica's gradient before the optimizer sums them, which, with the global norm
+        clipped to 1 as MT-DNN's is, makes mirrored training differ from one device."""
+        context = tf.distribute.get_replica_context()
+        if not self.global_clipnorm or context is None or context.num_replicas_in_sync == 1:
+            return super()._clip_gradients(grads)
+        summed = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+        norm = tf.linalg.global_norm(summed)
+        scale = tf.minimum(1.0, self.global_clipnorm / tf.maximum(norm, 1e-12))
+        return [gradient * tf.cast(scale, gradient.dtype) for gradient in grads]
+
     def _apply_weight_decay(self, variables):
         pass  # applied per variable inside `update_step`, under the same condition
 
@@ -83,11 +95,26 @@ class SkipZeroGradientAdamW(SkipZeroGradientOptimizer, keras.optimizers.AdamW):
         self.assign_sub(variable, m * alpha / (ops.sqrt(v) + self.epsilon))
 
 
-def make_optimizer(name, learning_rate, weight_decay=0.01, clipnorm=1.0):
-    """The optimizer called `name` (`adamax` or `adamw`), gradients clipped to a global norm."""
+def make_optimizer(
+    name, learning_rate, weight_decay=0.01, clipnorm=1.0, gradient_accumulation_steps=1
+):
+    """The optimizer called `name` (`adamax` or `adamw`), gradients clipped to a global norm.
+
+    With `gradient_accumulation_steps` N > 1 it updates the weights every N batches, with the
+    mean of their gradients (Keras' own accumulation; a head none of the N batches trained
+    is still skipped). The learning-rate schedule counts batches."""
     classes = {"adamax": SkipZeroGradientAdamax, "adamw": SkipZeroGradientAdamW}
     if name not in classes:
         raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(classes)}")
+    if gradient_accumulation_steps < 1:
+        raise ValueError(
+            f"gradient_accumulation_steps must be at least 1, not {gradient_accumulation_steps}"
+        )
     return classes[name](
-        learning_rate=learning_rate, weight_decay=weight_decay, global_clipnorm=clipnorm
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        global_clipnorm=clipnorm,
+        gradient_accumulation_steps=gradient_accumulation_steps
+        if gradient_accumulation_steps > 1
+        else None,
     )

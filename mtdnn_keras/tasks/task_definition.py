@@ -137,6 +137,14 @@ class TaskDefinition:
         return len(self.reader.choices)
 
     @property
+    def rows_per_example(self) -> int:
+        """Encoder rows one training example takes: a ranking query's group of candidates,
+        a multiple-choice question's choices, else 1. A batch is split between them only."""
+        if self.type == "ranking":
+            return self.group_size
+        return self.num_choices if self.type == "multiple_choice" else 1
+
+    @property
     def is_pair_task(self) -> bool:
         return self.type in ("span", "multiple_choice") or self.reader.text_b is not None
 

@@ -34,8 +34,9 @@ class EvaluationCallback(keras.callbacks.Callback):
         select_by: names of the dev sets whose mean picks the best epoch (`None`: all).
         save_model: save the best epoch's model (else only its scores). A span task's
             null-score threshold tuned on its dev set is stored in the saved model.
-        eval_steps: the optimizer steps after which to evaluate (where epochs end; training
+        eval_steps: the steps (batches) after which to evaluate (where epochs end; training
             runs as one Keras pass, since epochs may differ in length).
+        first_step: the steps taken before this pass (by the run a resumed one continues).
     """
 
     def __init__(
@@ -46,8 +47,11 @@ class EvaluationCallback(keras.callbacks.Callback):
         select_by: list[str] | None = None,
         save_model: bool = True,
         eval_steps: list[int] = (),
+        first_step: int = 0,
     ):
         super().__init__()
+        self.first_step = first_step
+        self.step = first_step
         self.eval_steps = set(eval_steps)
         self.evaluator = evaluator
         self.output_dir = Path(output_dir)
@@ -71,8 +75,10 @@ class EvaluationCallback(keras.callbacks.Callback):
                 self.best_results = entry["metrics"]
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.optimizer.iterations)
-        if step in self.eval_steps:
+        # counted here, not by the optimizer: with gradient accumulation or a float16 loss
+        # scale its `iterations` counts updates, not batches
+        self.step = self.first_step + batch + 1
+        if self.step in self.eval_steps:
             self.evaluate(len(self.history))
 
     def evaluate(self, epoch: int) -> None:
@@ -82,7 +88,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         score = mean_score(chosen, self.evaluator.primary_metrics)
         if math.isnan(score):
             score = -math.inf  # a diverged epoch never counts as the best
-        step = int(self.model.optimizer.iterations)
+        step = self.step
         self.history.append({"epoch": epoch + 1, "step": step, "mean": score, "metrics": results})
         self._log(results, step)
         print(

@@ -15,6 +15,8 @@ from mtdnn_keras.data.example_reader import DataError
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.data.multitask_data import MultiTaskData
 from mtdnn_keras.data.task_files import check_files_exist, read_split, split_path
+from mtdnn_keras.distribute.replica_batches import distribute_batches
+from mtdnn_keras.distribute.strategy import make_strategy
 from mtdnn_keras.models.model_directory import (
     CONFIG_FILE,
     MODEL_FILE,
@@ -32,7 +34,11 @@ from mtdnn_keras.training.evaluation_callback import EvaluationCallback
 from mtdnn_keras.training.evaluator import EvalSet, Evaluator, format_table
 from mtdnn_keras.training.non_finite_loss_guard import NonFiniteLossGuard
 from mtdnn_keras.training.starting_point import StartingPoint
-from mtdnn_keras.training.training_checkpoint import TrainingCheckpoint, checkpoint_path
+from mtdnn_keras.training.training_checkpoint import (
+    TrainingCheckpoint,
+    checkpoint_path,
+    checkpoint_step,
+)
 from mtdnn_keras.training.training_config import TrainingConfig
 
 
@@ -97,6 +103,7 @@ def fit(config: TrainingConfig) -> FitResult:
     `training_config.json` and TensorBoard logs under `logs/`.
     """
     started = time.time()
+    make_strategy(config.strategy)  # first: a multi-worker strategy must precede other TF work
     MixingStrategy.parse(config.mixing)  # a bad string fails before any loading
     tasks = resolve_tasks(config.tasks, config.task_file, config.max_seq_length)
     _prepare_output_dir(config.output_dir)
@@ -177,27 +184,38 @@ def train(
         "mixing_weights": data.weights,
         "train_examples": {name: len(examples) for name, examples in train_examples.items()},
     }
-    if config.resume:
-        model = _resumed_model(output_dir, run_record)
-    else:
-        model = start.build_model(
-            tasks, pooling, reuse_heads=reuse_heads, keep_other_heads=reuse_heads
-        )
-        schedule = LinearWarmupDecay(
-            config.learning_rate, total_steps, int(config.warmup_fraction * total_steps)
-        )
-        # No XLA: batches come in many lengths, and XLA would compile each shape anew on a GPU.
-        optimizer = make_optimizer(config.optimizer, schedule, config.weight_decay, config.clipnorm)
-        model.compile(optimizer=optimizer, jit_compile=False)
-        save_tokenizer_atomically(tokenizer, output_dir / TOKENIZER_DIR)
-        write_json_atomically(run_record, output_dir / CONFIG_FILE)
+    strategy = make_strategy(config.strategy)
+    with strategy.scope():  # the model's variables are mirrored on every replica
+        if config.resume:
+            model = _resumed_model(output_dir, run_record)
+        else:
+            model = start.build_model(
+                tasks,
+                pooling,
+                reuse_heads=reuse_heads,
+                keep_other_heads=reuse_heads,
+                precision=config.precision,
+            )
+            schedule = LinearWarmupDecay(
+                config.learning_rate, total_steps, int(config.warmup_fraction * total_steps)
+            )
+            optimizer = make_optimizer(
+                config.optimizer,
+                schedule,
+                config.weight_decay,
+                config.clipnorm,
+                config.gradient_accumulation_steps,
+            )
+            model.compile(optimizer=optimizer, jit_compile=_use_xla(config.xla))
+            save_tokenizer_atomically(tokenizer, output_dir / TOKENIZER_DIR)
+            write_json_atomically(run_record, output_dir / CONFIG_FILE)
     if config.save_model:
         _check_free_space(output_dir, model)
-    done = int(model.optimizer.iterations)
+    done = checkpoint_step(output_dir) if config.resume else 0
     print(
         f"training {', '.join(t.name for t in tasks)} on {sum(map(len, train_examples.values()))} "
         f"examples from {start.description}: {data.steps_per_epoch} steps/epoch, "
-        f"{total_steps} steps, mixing {mixing}"
+        f"{total_steps} steps, mixing {mixing}, {strategy.num_replicas_in_sync} replica(s)"
         + (f"; resuming after step {done}" if config.resume else "")
     )
     # One Keras epoch of every step, scored where each epoch ends: epochs may differ in
@@ -209,18 +227,23 @@ def train(
         select_by=_select_by(config.select_by, eval_sets),
         save_model=config.save_model,
         eval_steps=epoch_ends if config.selection == "best" else [total_steps],
+        first_step=done,
     )
     callbacks = [
-        NonFiniteLossGuard(model.task_names, output_dir),  # first: before anything saves
+        NonFiniteLossGuard(model.task_names, output_dir, done),  # first: before anything saves
         evaluation,
         keras.callbacks.TensorBoard(str(output_dir / "logs" / "train"), update_freq=50),
     ]
     if config.save_model:  # after the evaluation, which saves the best model first
-        callbacks.append(TrainingCheckpoint(output_dir, config.checkpoint_every, epoch_ends))
-    stream = data.dataset(epochs) if config.main_task is not None else data.dataset()
+        callbacks.append(TrainingCheckpoint(output_dir, config.checkpoint_every, epoch_ends, done))
+
+    def batches():
+        stream = data.dataset(epochs) if config.main_task is not None else data.dataset()
+        return stream.skip(done)  # the same seeded stream, from where a resumed run stopped
+
+    stream = distribute_batches(strategy, batches, [task.rows_per_example for task in tasks])
     if done:
         evaluation.restore(done)
-        stream = stream.skip(done)  # the same seeded stream, from where the run stopped
     if done < total_steps:  # else it was killed after its last checkpoint: nothing to do
         model.fit(
             stream,
@@ -232,7 +255,7 @@ def train(
         )
     shutil.rmtree(checkpoint_path(output_dir).parent, ignore_errors=True)  # finished
     seconds = time.time() - started
-    steps = int(model.optimizer.iterations)
+    steps = evaluation.step
     if config.save_model:  # the best epoch's, as metrics.json
         model = keras.saving.load_model(output_dir / MODEL_FILE)
     print(
@@ -349,6 +372,15 @@ def _prepare_output_dir(path: str) -> Path:
     return directory
 
 
+def _use_xla(mode: str) -> bool:
+    """Whether `--xla mode` compiles the step: `auto` where a GPU or TPU trains."""
+    if mode != "auto":
+        return mode == "on"
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
 def _check_free_space(output_dir: Path, model) -> None:
     """Refuses to start when the disk cannot hold what the run writes: the best model, the
     checkpoint and a file being written beside one of them, each the weights and the
@@ -374,7 +406,7 @@ def _resumed_model(output_dir: Path, run_record: dict):
             "steps and at each epoch's end, and removes it when it finishes)"
         )
     saved = json.loads((output_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-    ignored = {"resume", "verbose"}
+    ignored = {"resume", "verbose", "strategy", "xla"}  # the same training either way
     changed = [
         key
         for key, value in run_record.items()

@@ -25,10 +25,12 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
     Args:
         task_names: the model's tasks, in order (their `<task>_loss` means are logged).
         output_dir: the run's folder, to say which saved model is still there.
+        first_step: the steps taken before this pass (by the run a resumed one continues).
     """
 
-    def __init__(self, task_names: list[str], output_dir: str | Path):
+    def __init__(self, task_names: list[str], output_dir: str | Path, first_step: int = 0):
         super().__init__()
+        self.first_step = first_step
         self.task_names = list(task_names)
         self.output_dir = Path(output_dir)
 
@@ -41,7 +43,7 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
             for name in self.task_names
             if not math.isfinite(float(logs.get(f"{name}_loss", 0.0)))
         ]
-        step = int(self.model.optimizer.iterations)
+        step = self.first_step + batch + 1
         saved = self.output_dir / MODEL_FILE
         kept = (
             f"{saved} is the last model saved before it"

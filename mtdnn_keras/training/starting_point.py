@@ -100,6 +100,7 @@ class StartingPoint:
         pooling: str,
         reuse_heads: bool = True,
         keep_other_heads: bool = True,
+        precision: str = "float32",
     ) -> MTDNNModel:
         """A fresh model: a copy of the starting encoder and a head for each of `tasks`.
 
@@ -108,8 +109,11 @@ class StartingPoint:
         `keep_other_heads`, the starting model's other heads come along unchanged after
         `tasks` (so the task ids of `tasks` are their positions, as `MultiTaskData` numbers
         them), and the saved model still answers every task it could before.
+
+        `precision` is the encoder's Keras dtype policy (`mixed_bfloat16`: bfloat16 compute,
+        float32 weights); the heads compute in float32 whatever it is.
         """
-        backbone = self.backbone_class.from_config(self.backbone_config)
+        backbone = self.backbone_class.from_config({**self.backbone_config, "dtype": precision})
         backbone.set_weights(self.backbone_weights)
         names = {task.name for task in tasks}
         others = [t for n, t in self.tasks.items() if n not in names] if keep_other_heads else []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import keras
@@ -31,16 +32,26 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         output_dir: the run's folder.
         every: steps between checkpoints; `None` or 0 for epoch ends only.
         epoch_ends: the steps at which epochs end.
+        first_step: the steps taken before this pass (by the run a resumed one continues).
     """
 
-    def __init__(self, output_dir: str | Path, every: int | None, epoch_ends: list[int]):
+    def __init__(
+        self, output_dir: str | Path, every: int | None, epoch_ends: list[int], first_step=0
+    ):
         super().__init__()
+        self.first_step = first_step
         self.path = checkpoint_path(output_dir)
         self.every = every or None
         self.epoch_ends = set(epoch_ends)
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.optimizer.iterations)
+        step = self.first_step + batch + 1  # batches (see EvaluationCallback)
         if step in self.epoch_ends or (self.every and step % self.every == 0):
             save_model_atomically(self.model, self.path)
             write_json_atomically({"step": step}, self.path.with_name("step.json"))
+
+
+def checkpoint_step(output_dir: str | Path) -> int:
+    """The step the checkpoint of the run in `output_dir` was saved after."""
+    path = checkpoint_path(output_dir).with_name("step.json")
+    return int(json.loads(path.read_text(encoding="utf-8"))["step"])

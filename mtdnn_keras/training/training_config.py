@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
+from mtdnn_keras.distribute.strategy import STRATEGIES
 from mtdnn_keras.encoders.encoder_loader import DEFAULT_ENCODER
 
 SELECTIONS = ("best", "last")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+XLA_MODES = ("auto", "on", "off")
 
 
 @dataclasses.dataclass
@@ -57,6 +60,15 @@ class TrainingConfig:
         checkpoint_every: save a checkpoint (model and optimizer state) every this many
             steps, as well as at each epoch's end; 0 for epoch ends only.
         resume: continue the run in `output_dir` from its checkpoint, with the same options.
+        strategy: the `tf.distribute` strategy (`mtdnn_keras.distribute.make_strategy`):
+            `auto`, `one`, `mirrored`, `multi-worker` (with `TF_CONFIG`) or `tpu`.
+            `batch_size` is the global batch, split across all replicas.
+        precision: `float32`, `mixed_bfloat16` or `mixed_float16` for the encoder (the heads
+            and losses stay float32; float16 gets a dynamic loss scale).
+        gradient_accumulation_steps: update the weights every this many batches, with the
+            mean of their gradients (a larger effective batch in the same memory).
+        xla: compile the training step with XLA: `on`, `off`, or `auto` (on where a GPU or
+            TPU trains; off on CPU, where it does not pay for its compile time).
     """
 
     tasks: str
@@ -91,9 +103,23 @@ class TrainingConfig:
     verbose: int = 1
     checkpoint_every: int = 500
     resume: bool = False
+    strategy: str = "auto"
+    precision: str = "float32"
+    gradient_accumulation_steps: int = 1
+    xla: str = "auto"
 
     def __post_init__(self):
-        if self.selection not in SELECTIONS:
+        for field, choices in (
+            ("selection", SELECTIONS),
+            ("precision", PRECISIONS),
+            ("xla", XLA_MODES),
+            ("strategy", STRATEGIES),
+        ):
+            value = getattr(self, field)
+            if value not in choices:
+                raise ValueError(f"{field} must be one of {', '.join(choices)}, not {value!r}")
+        if self.gradient_accumulation_steps < 1:
             raise ValueError(
-                f"selection must be one of {', '.join(SELECTIONS)}, not {self.selection!r}"
+                "gradient_accumulation_steps must be at least 1, "
+                f"not {self.gradient_accumulation_steps}"
             )
