@@ -14,6 +14,8 @@ _EXPORTS = {
     "ExampleReader": "mtdnn_keras.data.example_reader",
     "MixingStrategy": "mtdnn_keras.data.mixing_strategy",
     "MultiTaskData": "mtdnn_keras.data.multitask_data",
+    "distribute_batches": "mtdnn_keras.distribute.replica_batches",
+    "make_strategy": "mtdnn_keras.distribute.strategy",
     "load_encoder": "mtdnn_keras.encoders.encoder_loader",
     "AdaptConfig": "mtdnn_keras.experiments.domain_adaptation",
     "adapt": "mtdnn_keras.experiments.domain_adaptation",
