@@ -72,7 +72,10 @@ def mirrored(data_dir, encoder, out):
         stream = distribute_batches(strategy, data.dataset, rows)
         model.fit(stream, epochs=1, steps_per_epoch=STEPS, callbacks=[record], verbose=0)
         np.savez(out / f"{name}.npz", *[keras.ops.convert_to_numpy(w) for w in model.weights])
-        report[name] = {"losses": [float(loss) for loss in losses], "replicas": strategy.num_replicas_in_sync}
+        report[name] = {
+            "losses": [float(loss) for loss in losses],
+            "replicas": strategy.num_replicas_in_sync,
+        }
     (out / "losses.json").write_text(json.dumps(report))
 
 

@@ -107,6 +107,31 @@ def test_fit_with_mixed_bfloat16_and_accumulation(tiny_encoder_dir, small_glue, 
     assert outputs["rte"].dtype == np.float32 and np.isfinite(outputs["rte"]).all()
 
 
+def test_fit_with_mixed_float16_scales_the_loss(tiny_encoder_dir, small_glue, tmp_path):
+    from mtdnn_keras.models.model_directory import load_model_directory
+    from mtdnn_keras.training.multitask_trainer import fit
+    from mtdnn_keras.training.training_config import TrainingConfig
+
+    fit(
+        TrainingConfig(
+            tasks="rte",
+            output_dir=str(tmp_path / "run"),
+            data_dir=str(small_glue),
+            encoder=str(tiny_encoder_dir),
+            max_steps=3,
+            batch_size=8,
+            max_seq_length=32,
+            precision="mixed_float16",
+            selection="last",
+            verbose=0,
+        )
+    )
+    model, _ = load_model_directory(tmp_path / "run")
+    assert model.backbone.dtype_policy.name == "mixed_float16"
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in model.trainable_weights)
+
+
 @pytest.mark.parametrize(
     "field, value, message",
     [

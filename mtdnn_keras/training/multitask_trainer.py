@@ -206,6 +206,9 @@ def train(
                 config.clipnorm,
                 config.gradient_accumulation_steps,
             )
+            if config.precision == "mixed_float16":  # Keras wraps it only for a model whose
+                # own policy is float16; here only the encoder's is
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             model.compile(optimizer=optimizer, jit_compile=_use_xla(config.xla))
             save_tokenizer_atomically(tokenizer, output_dir / TOKENIZER_DIR)
             write_json_atomically(run_record, output_dir / CONFIG_FILE)
