@@ -68,30 +68,41 @@ def test_two_accumulated_batches_make_one_update_with_their_mean_gradient():
     assert int(accumulating.optimizer.iterations) == 1  # updates, not batches
 
 
-def test_fit_with_mixed_bfloat16_and_accumulation(tiny_encoder_dir, small_glue, tmp_path):
+def _fit_small(tiny_encoder_dir, small_glue, output, **options):
+    """`fit` on the small GLUE files and the tiny encoder; returns the result and the saved
+    model."""
     from mtdnn_keras.models.model_directory import load_model_directory
     from mtdnn_keras.training.multitask_trainer import fit
     from mtdnn_keras.training.training_config import TrainingConfig
 
     config = TrainingConfig(
-        tasks="rte,stsb",
-        output_dir=str(tmp_path / "run"),
+        output_dir=str(output),
         data_dir=str(small_glue),
         encoder=str(tiny_encoder_dir),
-        epochs=1,
         batch_size=8,
         max_seq_length=32,
+        verbose=0,
+        **options,
+    )
+    result = fit(config)
+    return result, load_model_directory(output)[0]
+
+
+def test_fit_with_mixed_bfloat16_and_accumulation(tiny_encoder_dir, small_glue, tmp_path):
+    result, model = _fit_small(
+        tiny_encoder_dir,
+        small_glue,
+        tmp_path / "run",
+        tasks="rte,stsb",
+        epochs=1,
         learning_rate=1e-3,
         precision="mixed_bfloat16",
         gradient_accumulation_steps=2,
-        verbose=0,
     )
-    result = fit(config)
     run = json.loads((tmp_path / "run" / "training_config.json").read_text())
     assert result.steps == run["total_steps"] == run["steps_per_epoch"]  # batches, not updates
     history = json.loads((tmp_path / "run" / "eval_history.json").read_text())
     assert [entry["step"] for entry in history] == [result.steps]
-    model, _ = load_model_directory(tmp_path / "run")
     assert model.backbone.dtype_policy.name == "mixed_bfloat16"
     assert all(head.dtype_policy.name == "float32" for head in model.task_heads.values())
     assert all(w.dtype == "float32" for w in model.weights if "seed" not in w.path)
@@ -108,25 +119,15 @@ def test_fit_with_mixed_bfloat16_and_accumulation(tiny_encoder_dir, small_glue, 
 
 
 def test_fit_with_mixed_float16_scales_the_loss(tiny_encoder_dir, small_glue, tmp_path):
-    from mtdnn_keras.models.model_directory import load_model_directory
-    from mtdnn_keras.training.multitask_trainer import fit
-    from mtdnn_keras.training.training_config import TrainingConfig
-
-    fit(
-        TrainingConfig(
-            tasks="rte",
-            output_dir=str(tmp_path / "run"),
-            data_dir=str(small_glue),
-            encoder=str(tiny_encoder_dir),
-            max_steps=3,
-            batch_size=8,
-            max_seq_length=32,
-            precision="mixed_float16",
-            selection="last",
-            verbose=0,
-        )
+    _, model = _fit_small(
+        tiny_encoder_dir,
+        small_glue,
+        tmp_path / "run",
+        tasks="rte",
+        max_steps=3,
+        precision="mixed_float16",
+        selection="last",
     )
-    model, _ = load_model_directory(tmp_path / "run")
     assert model.backbone.dtype_policy.name == "mixed_float16"
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     assert all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in model.trainable_weights)
