@@ -17,7 +17,10 @@ import tensorflow_text  # noqa: E402, F401  (the text signatures' ops)
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 from mtdnn_keras.export.model_folder import export_model_folder  # noqa: E402
 from mtdnn_keras.export.saved_model import export_saved_model  # noqa: E402
-from mtdnn_keras.export.tflite_model import export_tflite  # noqa: E402
+from mtdnn_keras.export.tflite_model import (  # noqa: E402
+    DEFAULT_QUANTIZE_GROUPS,
+    export_tflite,
+)
 
 from mtdnn_keras.data.task_files import read_split, split_path  # noqa: E402
 from mtdnn_keras.models.model_directory import load_model_directory  # noqa: E402
@@ -25,10 +28,12 @@ from mtdnn_keras.models.model_directory import load_model_directory  # noqa: E40
 NAME = "mtdnn"
 
 
-def export_artifacts(model_dir, work_dir, tasks: list[str], reuse: bool = True) -> dict[str, Path]:
+def export_artifacts(
+    model_dir, work_dir, tasks: list[str], quantize_groups: int, reuse: bool = True
+) -> dict[str, Path]:
     """Paths of `keras` (model folder without optimizer), `saved_model` (version folder),
-    `tflite_float` and `tflite_int8` under `work_dir`; with `reuse`, existing ones are kept
-    (delete `work_dir` after retraining)."""
+    `tflite_float` and `tflite_int8` (with `quantize_groups`) under `work_dir`; with `reuse`,
+    existing ones are kept (delete `work_dir` after retraining, or to change the groups)."""
     work_dir = Path(work_dir)
     paths = {
         "keras": work_dir / "keras",
@@ -41,7 +46,7 @@ def export_artifacts(model_dir, work_dir, tasks: list[str], reuse: bool = True) 
         "saved_model": lambda: export_saved_model(model_dir, work_dir / "serving", NAME, 1),
         "tflite_float": lambda: export_tflite(model_dir, paths["tflite_float"], tasks),
         "tflite_int8": lambda: export_tflite(
-            model_dir, paths["tflite_int8"], tasks, "dynamic-int8"
+            model_dir, paths["tflite_int8"], tasks, "dynamic-int8", quantize_groups
         ),
     }
     for key, write in writers.items():
@@ -78,6 +83,12 @@ def benchmark_arguments(description: str, tasks: str) -> argparse.ArgumentParser
     parser.add_argument("--data-dir", default="../shared/data/glue")
     parser.add_argument("--work-dir", default="exports/benchmark", help="where the artifacts go")
     parser.add_argument("--output", help="also write the JSON here")
+    parser.add_argument(
+        "--quantize-groups",
+        type=int,
+        default=DEFAULT_QUANTIZE_GROUPS,
+        help="the int8 TFLite model's quantization groups (1: TFLite's plain dynamic range)",
+    )
     return parser
 
 
@@ -90,7 +101,7 @@ def prepare(args):
     missing = [name for name in names if name not in tasks]
     if missing:
         sys.exit(f"{args.model} has no task {missing}; it has {sorted(tasks)}")
-    paths = export_artifacts(args.model, args.work_dir, names)
+    paths = export_artifacts(args.model, args.work_dir, names, args.quantize_groups)
     return paths, model, tokenizer, {name: tasks[name] for name in names}
 
 
@@ -123,8 +134,13 @@ def tflite_runners(paths: dict) -> dict:
     }
 
 
-def report_header(model_dir) -> dict:
-    return {"model": str(model_dir), "machine": machine(), "tensorflow": tf.__version__}
+def report_header(args) -> dict:
+    return {
+        "model": str(args.model),
+        "machine": machine(),
+        "tensorflow": tf.__version__,
+        "int8_quantize_groups": args.quantize_groups,
+    }
 
 
 def write_report(report: dict, output: str | None) -> None:

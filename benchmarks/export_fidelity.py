@@ -101,7 +101,7 @@ def main(argv=None):
     saved_model = tf.saved_model.load(str(paths["saved_model"]))
     runners = tflite_runners(paths)
     report = {
-        **report_header(args.model),
+        **report_header(args),
         "sizes_mb": {
             "model.keras (with optimizer state)": size_mb(Path(args.model) / "model.keras"),
             **{key: size_mb(path) for key, path in paths.items()},

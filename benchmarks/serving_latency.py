@@ -66,7 +66,7 @@ def main(argv=None):
     paths, _, tokenizer, tasks = prepare(args)
     saved_model = tf.saved_model.load(str(paths["saved_model"]))
     runners = tflite_runners(paths)
-    report = {**report_header(args.model), "threads": "TensorFlow and TFLite defaults", "tasks": {}}
+    report = {**report_header(args), "threads": "TensorFlow and TFLite defaults", "tasks": {}}
     batch = args.batch_size
     for name, task in tasks.items():
         examples = dev_examples(task, args.data_dir)
