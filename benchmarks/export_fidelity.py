@@ -5,8 +5,9 @@ For each task, the dev set is encoded once (the batches `evaluate` uses) and run
 - the SavedModel's ids signature `<task>` and text signature `<task>_text` (raw text in);
 - the float and dynamic-int8 TFLite models (ai-edge-litert).
 It prints and writes JSON: the largest absolute difference of each from Keras (probabilities
-for classification, scores for regression; raw head outputs for TFLite), how often the int8
-model gives float TFLite's label, each artifact's task metric, and the artifacts' sizes.
+for classification, scores for regression; raw head outputs for TFLite) and int8's mean
+absolute difference, how often the int8 model gives float TFLite's label, each artifact's
+task metric, and the artifacts' sizes.
 
     python benchmarks/export_fidelity.py --model runs/glue6 --tasks rte,mrpc,stsb,sst2 \
         --data-dir ../shared/data/glue --work-dir exports/benchmark
@@ -77,6 +78,7 @@ def compare_task(task, model, tokenizer, saved_model, runners, examples):
             "saved_model_text": float(np.abs(text_out - reference).max()),
             **{f"tflite_{k}": float(np.abs(out - keras_raw).max()) for k, out in tflite.items()},
         },
+        "mean_abs_diff_tflite_int8": float(np.abs(tflite["int8"] - keras_raw).mean()),
         "metrics": {
             name: compute_metrics(task, predicted_labels(task, out), labels)
             for name, out in outputs.items()
