@@ -153,17 +153,17 @@ def _grouped_matmuls(backbone, groups: int):
     if groups == 1:
         yield
         return
-    layers = [
-        layer
+    calls = {
+        layer: _grouped_call(layer, groups)  # all built first: a layer that cannot split raises
         for layer in backbone._flatten_layers(include_self=False)
         if isinstance(layer, (keras.layers.Dense, keras.layers.EinsumDense))
-    ]
-    for layer in layers:
-        layer.call = _grouped_call(layer, groups)
+    }
+    for layer, call in calls.items():
+        layer.call = call
     try:
         yield
     finally:
-        for layer in layers:
+        for layer in calls:
             del layer.call
 
 

@@ -145,6 +145,7 @@ def test_grouped_matmuls_keep_the_float_arithmetic(tiny_model_dir):
     with pytest.raises(ValueError, match=r"transformer_layer_0/.*width (16|32) .* 3 quantization"):
         with _grouped_matmuls(model.backbone, 3):
             pass
+    assert not any("call" in vars(layer) for layer in model.backbone._flatten_layers())
 
 
 def fully_connected_ops(path) -> int:
