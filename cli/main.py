@@ -7,6 +7,9 @@ import dataclasses
 import json
 import os
 import sys
+import tempfile
+import time
+import traceback
 from pathlib import Path
 
 from mtdnn_keras.training.training_config import PRECISIONS, STRATEGIES, XLA_MODES
@@ -18,11 +21,11 @@ def _pairs(values: list[str] | None, flag: str, cast=str) -> dict:
         for item in value.split(","):
             name, sep, rest = item.partition("=")
             if not sep or not name or not rest:
-                raise SystemExit(f"error: {flag} expects TASK=VALUE, got {item!r}")
+                raise ValueError(f"{flag} expects TASK=VALUE, got {item!r}")
             try:
                 result[name.strip()] = cast(rest.strip())
             except ValueError:
-                raise SystemExit(f"error: {flag} {item!r}: {rest!r} is not a valid value") from None
+                raise ValueError(f"{flag} {item!r}: {rest!r} is not a valid value") from None
     return result
 
 
@@ -112,6 +115,7 @@ def _add_training_flags(
         action="store_true",
         help="continue the run in --output-dir from its checkpoint (same options)",
     )
+    _add_overwrite_flag(parser, "start anew in an --output-dir that already holds files")
     parser.add_argument(
         "--strategy",
         default="auto",
@@ -140,6 +144,14 @@ def _add_training_flags(
     )
 
 
+def _add_overwrite_flag(parser: argparse.ArgumentParser, meaning: str) -> None:
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"{meaning} (without it, existing files are never replaced)",
+    )
+
+
 def _training_config(args, **fields):
     """A `TrainingConfig` from the flags named after its fields (TASK=VALUE lists become
     dicts), with `fields` on top."""
@@ -160,7 +172,7 @@ def _training_config(args, **fields):
 def _split(value: str, flag: str) -> list[str]:
     items = [item.strip() for item in value.split(",") if item.strip()]
     if not items:
-        raise SystemExit(f"error: {flag} is empty")
+        raise ValueError(f"{flag} is empty")
     return items
 
 
@@ -263,6 +275,7 @@ def _parser() -> argparse.ArgumentParser:
         "dynamic range (default: 4)",
     )
     export.add_argument("--tasks", help="tflite: the heads to keep (default: all)")
+    _add_overwrite_flag(export, "replace an existing --output (never the model's own folder)")
 
     experiment = commands.add_parser(
         "experiment", help="run a comparison from one YAML config and write its report"
@@ -286,6 +299,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--eval-file", action="append", metavar="TASK=PATH")
     evaluate.add_argument("--output", help="write the scores as JSON here")
     evaluate.add_argument("--skip-bad-rows", action="store_true")
+    _add_overwrite_flag(evaluate, "replace an existing --output file")
 
     predict = commands.add_parser("predict", help="predict a file in a task's test format")
     predict.add_argument("--model", required=True)
@@ -297,6 +311,7 @@ def _parser() -> argparse.ArgumentParser:
         help=".tsv for a GLUE submission file; .json for SQuAD's {id: answer} file; else JSON lines",
     )
     predict.add_argument("--skip-bad-rows", action="store_true")
+    _add_overwrite_flag(predict, "replace an existing --output file")
 
     split = commands.add_parser(
         "split-articles", help="split a SQuAD JSON file by article into train.json and dev.json"
@@ -304,6 +319,7 @@ def _parser() -> argparse.ArgumentParser:
     split.add_argument("input", help="a SQuAD 1.1 or 2.0 JSON file")
     split.add_argument("--train-articles", type=int, required=True, help="articles for train.json")
     split.add_argument("--output-dir", required=True)
+    _add_overwrite_flag(split, "replace existing train.json and dev.json in --output-dir")
 
     tasks = commands.add_parser("tasks", help="list the known tasks and their definitions")
     tasks.add_argument("--task-file", help="also list the tasks of this YAML file")
@@ -312,26 +328,93 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs one command. A user's mistake (a bad option, file, model or output) ends in one
+    line naming it, exit 2; Ctrl-C in one line, exit 130; an unexpected internal error in
+    one line naming a log with its traceback, exit 1. Never a traceback on the console."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-    from mtdnn_keras.data.example_reader import DataError
-    from mtdnn_keras.encoders.encoder_loader import EncoderError
-    from mtdnn_keras.tasks.task_definition import TaskDefinitionError
-    from mtdnn_keras.training.non_finite_loss_guard import NonFiniteLossError
-
     try:
         return _run(args)
-    except (
-        DataError,
-        TaskDefinitionError,
-        EncoderError,
-        NonFiniteLossError,
-        FileNotFoundError,
-        OSError,
-        ValueError,
-    ) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        hint = " (continue it with the same command and --resume)" if _resumable(args) else ""
+        print(f"\ninterrupted{hint}", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, RuntimeError) as error:  # every user-facing error class
+        if not _is_users_error(error):
+            return _internal_error(error)
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except Exception as error:
+        return _internal_error(error)
+
+
+def _resumable(args) -> bool:
+    return args.command in ("fit", "finetune") and getattr(args, "checkpoint_every", 0) != 0
+
+
+def _is_users_error(error: Exception) -> bool:
+    """The package's own error classes, errors it raises itself, and the system's file
+    errors; not a ValueError or RuntimeError from inside TensorFlow, Keras or another
+    library, which is an internal error."""
+    if type(error).__module__.split(".")[0] == "mtdnn_keras" or isinstance(error, OSError):
+        return True
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and any(
+        Path(frames[-1].filename).resolve().is_relative_to(root) for root in _package_roots()
+    )
+
+
+def _package_roots() -> list[Path]:
+    import mtdnn_keras.export
+
+    import mtdnn_keras
+
+    return [
+        Path(mtdnn_keras.__file__).resolve().parent,
+        Path(__file__).resolve().parent,
+        *(Path(path).resolve() for path in mtdnn_keras.export.__path__),
+    ]
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _internal_error(error: Exception) -> int:
+    """Writes the traceback to a new log file and names it in one line."""
+    text = "".join(traceback.format_exception(error))
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mtdnn-keras"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, path = tempfile.mkstemp(
+            dir=folder, prefix=time.strftime("error-%Y%m%d-%H%M%S-"), suffix=".log"
+        )
+    except OSError:
+        handle, path = tempfile.mkstemp(prefix="mtdnn-keras-error-", suffix=".log")
+    with os.fdopen(handle, "w", encoding="utf-8") as log:
+        log.write(f"mtdnn-keras {' '.join(sys.argv[1:])}\n{text}")
+    print(
+        f"internal error: {type(error).__name__}: {_one_line(error)[:300]} "
+        f"(traceback in {path}; please report it)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _check_export_options(args) -> None:
+    """Refuses options that the chosen format would ignore."""
+    only = {
+        "--name": ("saved_model", args.name is not None),
+        "--version": ("saved_model", args.version != 1),
+        "--quantize": ("tflite", args.quantize is not None),
+        "--quantize-groups": ("tflite", args.quantize_groups is not None),
+        "--tasks": ("tflite", args.tasks is not None),
+    }
+    for flag, (fmt, given) in only.items():
+        if given and args.format != fmt:
+            raise ValueError(f"{flag} is for --format {fmt}, not {args.format}")
+    if args.quantize_groups is not None and args.quantize is None:
+        raise ValueError("--quantize-groups takes effect with --quantize dynamic-int8 only")
 
 
 def _run(args) -> int:
@@ -394,10 +477,13 @@ def _run(args) -> int:
         print(f"results in {args.output_dir}/adaptation.md and adaptation.png")
         return 0
     if args.command == "export":
+        _check_export_options(args)
         if args.format == "saved_model":
             from mtdnn_keras.export.saved_model import export_saved_model
 
-            written = export_saved_model(args.model, args.output, args.name, args.version)
+            written = export_saved_model(
+                args.model, args.output, args.name, args.version, args.overwrite
+            )
             description = json.loads(
                 (written / "assets.extra" / "mtdnn_keras_signatures.json").read_text()
             )
@@ -413,14 +499,16 @@ def _run(args) -> int:
             tasks = _split(args.tasks, "--tasks") if args.tasks else None
             groups = args.quantize_groups
             groups = DEFAULT_QUANTIZE_GROUPS if groups is None else groups
-            written = export_tflite(args.model, args.output, tasks, args.quantize, groups)
+            written = export_tflite(
+                args.model, args.output, tasks, args.quantize, groups, args.overwrite
+            )
             print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
             return 0
         if args.format == "keras-hub-preset":
             from mtdnn_keras.export.encoder_preset import export_encoder_preset as export
         else:
             from mtdnn_keras.export.model_folder import export_model_folder as export
-        print(f"wrote {export(args.model, args.output)}")
+        print(f"wrote {export(args.model, args.output, args.overwrite)}")
         return 0
     if args.command == "experiment":
         from mtdnn_keras.experiments.experiment_runner import run_experiment
@@ -440,19 +528,29 @@ def _run(args) -> int:
             _pairs(args.eval_file, "--eval-file"),
             args.output,
             args.skip_bad_rows,
+            overwrite=args.overwrite,
         )
         print(format_table(results))
         return 0
     if args.command == "split-articles":
         from mtdnn_keras.data.squad_articles import split_articles
 
-        train, dev = split_articles(args.input, args.train_articles, args.output_dir)
+        train, dev = split_articles(
+            args.input, args.train_articles, args.output_dir, args.overwrite
+        )
         print(f"wrote {train} and {dev}")
         return 0
     if args.command == "predict":
         from mtdnn_keras.training.multitask_trainer import predict_file
 
-        count = predict_file(args.model, args.task, args.input, args.output, args.skip_bad_rows)
+        count = predict_file(
+            args.model,
+            args.task,
+            args.input,
+            args.output,
+            args.skip_bad_rows,
+            overwrite=args.overwrite,
+        )
         print(f"wrote {count} predictions to {args.output}")
         return 0
     raise AssertionError(args.command)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mtdnn_keras.models.model_directory import atomic_directory, load_model_directory
+from mtdnn_keras.models.model_directory import load_model_directory
+from mtdnn_keras.storage.atomic_writes import atomic_directory
+from mtdnn_keras.storage.output_guard import check_output
 
 README = """# Shared encoder exported by mtdnn-keras
 
@@ -23,18 +25,21 @@ Heads read: {pooling}
 """
 
 
-def export_encoder_preset(model_dir: str | Path, output: str | Path) -> Path:
+def export_encoder_preset(
+    model_dir: str | Path, output: str | Path, overwrite: bool = False
+) -> Path:
     """Writes the shared `BertBackbone` of the model in `model_dir` (a folder written by
     `fit`) and its tokenizer as a keras-hub preset folder at `output`.
 
     The folder holds keras-hub's own files (`config.json`, `model.weights.h5`,
     `tokenizer.json`, `assets/tokenizer/vocabulary.txt`, `metadata.json`) plus a
     `mtdnn_keras.json` and `README.md` naming the source model. It is written beside `output`
-    and renamed into place, so a crash never leaves a half-written preset; an existing folder
-    at `output` is replaced whole.
+    and renamed into place, so a crash never leaves a half-written preset. An existing,
+    non-empty `output` is replaced whole only with `overwrite`; one that holds `model_dir`
+    never.
     """
+    output = check_output(output, overwrite=overwrite, protected=[model_dir])
     model, tokenizer = load_model_directory(model_dir)
-    output = Path(output)
     with atomic_directory(output) as temporary:
         model.backbone.save_to_preset(str(temporary))
         tokenizer.save_to_preset(str(temporary))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import os
+import re
 from pathlib import Path
 
 import tensorflow as tf
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+from mtdnn_keras.storage.atomic_writes import write_text_atomically
+from mtdnn_keras.storage.output_guard import OutputCollisionError
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 
@@ -37,11 +40,8 @@ def read_warmup_requests(path: str | Path) -> list:
     return logs
 
 
-def write_models_config(path: str | Path, model_name: str, version: int) -> None:
-    """A `--model_config_file` serving `model_name` from `/models/<model_name>` (the folder
-    mounted into the `tensorflow/serving` container), pinned to `version`."""
-    path = Path(path)
-    text = (
+def _models_config(model_name: str, version: int | str) -> str:
+    return (
         "model_config_list {\n"
         "  config {\n"
         f'    name: "{model_name}"\n'
@@ -51,6 +51,27 @@ def write_models_config(path: str | Path, model_name: str, version: int) -> None
         "  }\n"
         "}\n"
     )
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+
+
+def write_models_config(path: str | Path, model_name: str, version: int) -> None:
+    """A `--model_config_file` serving `model_name` from `/models/<model_name>` (the folder
+    mounted into the `tensorflow/serving` container), pinned to `version`."""
+    write_text_atomically(_models_config(model_name, version), path)
+
+
+def check_models_config(path: str | Path, model_name: str, overwrite: bool) -> None:
+    """Refuses (unless `overwrite`) to replace a `models.config` other than one this export
+    wrote for `model_name` (at any version): it may serve other models."""
+    path = Path(path)
+    if overwrite or not (path.exists() or path.is_symlink()):
+        return
+    ours = re.escape(_models_config(model_name, "@")).replace("@", "[0-9]+")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = None
+    if text is None or not re.fullmatch(ours, text):
+        raise OutputCollisionError(
+            f"{path} exists and serves something else; choose another --output, or pass "
+            "--overwrite to replace it"
+        )

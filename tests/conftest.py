@@ -98,3 +98,28 @@ def tiny_model_dir(tmp_path_factory, minilm_tokenizer):
     save_model_atomically(model, directory / MODEL_FILE)
     save_tokenizer_atomically(minilm_tokenizer, directory / TOKENIZER_DIR)
     return directory
+
+
+@pytest.fixture
+def cli(capsys):
+    """Runs `mtdnn-keras ARGS` in-process; returns (exit status, stdout, stderr). Fails the
+    test if a traceback reached the console."""
+    from mtdnn_keras.cli.main import main
+
+    def run(*arguments):
+        status = main([str(argument) for argument in arguments])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err, err
+        return status, out, err
+
+    return run
+
+
+@pytest.fixture
+def model_copy(tiny_model_dir, tmp_path):
+    """A private copy of the shared tiny model folder, free to be written over."""
+    import shutil
+
+    target = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, target)
+    return target

@@ -104,17 +104,10 @@ def test_evaluate_rescores_the_same_model(trained, tmp_path):
     rescored = json.loads(result.read_text())
     for task in ("rte", "stsb", "cola"):
         assert rescored[task] == pytest.approx(metrics[task], abs=1e-6)
-    code = main(
-        [
-            "evaluate",
-            "--model",
-            str(out),
-            "--eval-file",
-            f"polarity={polarity}",
-            "--output",
-            str(result),
-        ]
-    )
+    again = ["evaluate", "--model", str(out), "--eval-file", f"polarity={polarity}"]
+    assert main([*again, "--output", str(result)]) == 2  # an existing file is kept ...
+    assert json.loads(result.read_text()) == rescored
+    code = main([*again, "--output", str(result), "--overwrite"])  # ... unless told
     assert code == 0 and json.loads(result.read_text())["polarity"] == pytest.approx(
         metrics["polarity"]
     )

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from mtdnn_keras.data.example_reader import DataError
+from mtdnn_keras.data.example_reader import DataError, _load_json_document
+from mtdnn_keras.storage.atomic_writes import write_text_atomically
+from mtdnn_keras.storage.output_guard import check_output
 
 
 def split_articles(
-    path: str | Path, train_articles: int, output_dir: str | Path
+    path: str | Path, train_articles: int, output_dir: str | Path, overwrite: bool = False
 ) -> tuple[Path, Path]:
     """Writes the first `train_articles` articles of `path` to `output_dir/train.json` and the
-    rest to `output_dir/dev.json`, in SQuAD's layout (each file written atomically).
+    rest to `output_dir/dev.json`, in SQuAD's layout (each file written atomically). Existing
+    files there are replaced only with `overwrite`, and `path` itself never.
 
     Returns the two paths.
     """
     path = Path(path)
+    targets = [Path(output_dir) / name for name in ("train.json", "dev.json")]
+    for target in targets:
+        check_output(
+            target, overwrite=overwrite, protected=[path], option="--output-dir", kind="file"
+        )
     try:
-        root = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
         raise DataError(path, None, None, f"cannot read a SQuAD file: {error}") from None
+    root = _load_json_document(path, text)  # DataError with the line: invalid, too deep, ...
     articles = root.get("data") if isinstance(root, dict) else None
     if not isinstance(articles, list):
         raise DataError(path, None, "data", 'not a SQuAD file: expected {"data": [articles]}')
@@ -29,19 +37,12 @@ def split_articles(
         raise ValueError(
             f"{path} has {len(articles)} articles: --train-articles must be 1 to {len(articles) - 1}"
         )
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, part in (
-        ("train.json", articles[:train_articles]),
-        ("dev.json", articles[train_articles:]),
-    ):
-        target = output_dir / name
-        temporary = target.with_name(f".{name}.tmp")
-        temporary.write_text(
-            json.dumps({"version": root.get("version", ""), "data": part}, ensure_ascii=False),
-            encoding="utf-8",
-        )
-        os.replace(temporary, target)
-        written.append(target)
-    return written[0], written[1]
+    for target, part in zip(targets, (articles[:train_articles], articles[train_articles:])):
+        try:
+            text = json.dumps(
+                {"version": root.get("version", ""), "data": part}, ensure_ascii=False
+            )
+        except (RecursionError, ValueError) as error:  # nested too deeply to write back
+            raise DataError(path, None, None, f"cannot write its articles back: {error}") from None
+        write_text_atomically(text, target)
+    return targets[0], targets[1]

@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from mtdnn_keras.storage.atomic_writes import atomic_file, write_text_atomically
+
+REPORT_FILES = ("adaptation.md", "adaptation.png")
+
 
 def markdown_table(task: str, metric: str, summary: list[dict]) -> str:
     """Rows: training examples (fraction); columns: starting points; cells: mean ± std."""
@@ -57,17 +61,14 @@ def plot(task: str, metric: str, summary: list[dict], path: Path) -> None:
     axes.grid(True, alpha=0.3)
     axes.legend()
     figure.tight_layout()
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(temporary, dpi=120)
+    with atomic_file(path, suffix=path.suffix) as temporary:
+        figure.savefig(temporary, dpi=120)
     pyplot.close(figure)
-    temporary.replace(path)
 
 
 def write_report(task: str, metric: str, summary: list[dict], output_dir: Path) -> None:
-    """`adaptation.md` and `adaptation.png` in `output_dir`."""
+    """`adaptation.md` and `adaptation.png` in `output_dir` (`REPORT_FILES`)."""
     table = markdown_table(task, metric, summary)
-    temporary = output_dir / ".adaptation.md.tmp"
-    temporary.write_text(table, encoding="utf-8")
-    temporary.replace(output_dir / "adaptation.md")
-    plot(task, metric, summary, output_dir / "adaptation.png")
+    write_text_atomically(table, output_dir / REPORT_FILES[0])
+    plot(task, metric, summary, output_dir / REPORT_FILES[1])
     print(table)

@@ -19,9 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from mtdnn_keras.data.task_files import check_files_exist, read_split, split_path
-from mtdnn_keras.experiments.adaptation_report import write_report
+from mtdnn_keras.experiments.adaptation_report import REPORT_FILES, write_report
 from mtdnn_keras.experiments.isolated_run import run_isolated
-from mtdnn_keras.models.model_directory import write_json_atomically
+from mtdnn_keras.storage.atomic_writes import write_json_atomically
+from mtdnn_keras.storage.output_guard import check_output
+from mtdnn_keras.storage.run_lock import LOCK_FILE, hold_folder
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 from mtdnn_keras.training.evaluator import EvalSet
 from mtdnn_keras.training.multitask_trainer import load_eval_sets, resolve_tasks, train
@@ -70,6 +72,19 @@ class AdaptConfig:
         for fraction in self.fractions:
             if not 0 < fraction <= 1:
                 raise ValueError(f"fraction {fraction} is not in (0, 1]")
+        if isinstance(self.seeds, bool) or not (
+            (isinstance(self.seeds, int) and self.seeds >= 1)
+            or (
+                isinstance(self.seeds, list)
+                and self.seeds
+                and all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds)
+            )
+        ):
+            raise ValueError(f"seeds: expected a whole number >= 1 or a list of seeds, got {self.seeds!r}")
+        if self.holdout is not None and (
+            isinstance(self.holdout, bool) or not isinstance(self.holdout, int) or self.holdout < 1
+        ):
+            raise ValueError(f"--holdout: expected a whole number >= 1, got {self.holdout!r}")
         if self.training is None:
             self.training = TrainingConfig(tasks=self.task, output_dir=self.output_dir)
 
@@ -124,8 +139,23 @@ def adapt(config: AdaptConfig) -> list[dict]:
     """Runs the sweep (skipping finished runs) and writes `adaptation.json`, `.md` and `.png`.
 
     Returns one record per run: start, fraction, examples, seed and the run's scores.
+
+    `config.output_dir` must be new, empty, or an earlier sweep's folder (continued);
+    anything else is replaced only with `config.training.overwrite`. The sweep holds it.
     """
     output_dir = Path(config.output_dir)
+    check_output(
+        output_dir,
+        overwrite=config.training.overwrite,
+        protected=[spec.partition(":")[2] for spec in config.starts.values()],
+        option="--output-dir",
+        ignored=(LOCK_FILE, "runs", RESULTS_FILE, *REPORT_FILES),
+    )
+    with hold_folder(output_dir):
+        return _adapt(config, output_dir)
+
+
+def _adapt(config: AdaptConfig, output_dir: Path) -> list[dict]:
     task, pool, eval_set = load_adaptation_data(config)
     print(
         f"adapting to {task.name}: training pool {len(pool)} examples, "
@@ -147,6 +177,8 @@ def adapt(config: AdaptConfig) -> list[dict]:
                         seed=seed,
                         selection="last",
                         save_model=False,
+                        resume=False,
+                        overwrite=True,  # the sweep's own folder, of a run that did not end
                         **_start_fields(spec),
                     )
                     sample = sample_fraction(pool, fraction, seed)

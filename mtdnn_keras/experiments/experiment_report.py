@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from mtdnn_keras.experiments.adaptation_report import markdown_table
+from mtdnn_keras.storage.atomic_writes import write_text_atomically
 
 METHODS = {
     "stdnn": "ST-DNN (encoder, task alone)",
@@ -35,9 +36,7 @@ def write_experiment_report(config: dict, results: dict, output_dir: Path) -> Pa
             + config["notes"].strip()
             + "\n"
         )
-    temporary = report.with_name(f".{report.name}.tmp")
-    temporary.write_text("\n".join(parts), encoding="utf-8")
-    temporary.replace(report)
+    write_text_atomically("\n".join(parts), report)
     return report
 
 

@@ -2,64 +2,49 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
+import zipfile
 from pathlib import Path
 
 import keras
+import numpy as np
 
 # A saved model names these classes; importing them registers them for `load_model`.
 from mtdnn_keras.models.mtdnn_model import MTDNNModel
 from mtdnn_keras.optimizers import linear_warmup_decay, skip_zero_gradient  # noqa: F401
+from mtdnn_keras.storage.atomic_writes import atomic_directory, atomic_file
 
 MODEL_FILE = "model.keras"
 TOKENIZER_DIR = "tokenizer"
 CONFIG_FILE = "training_config.json"
 
 
+class ModelFileError(ValueError):
+    """A model file that cannot be used: missing, unreadable, of another kind, or holding
+    weights that are not finite."""
+
+
+def non_finite_weights(model: keras.Model) -> list[str]:
+    """The paths of `model`'s weights that hold a NaN or an infinity."""
+    return [
+        weight.path
+        for weight in model.weights
+        if weight.dtype != "string"
+        and np.issubdtype(np.dtype(weight.dtype), np.floating)
+        and not np.isfinite(keras.ops.convert_to_numpy(weight.value)).all()
+    ]
+
+
 def save_model_atomically(model: keras.Model, path: str | Path) -> None:
     """Writes `model` to `path` via a temporary file and a rename: a crash never leaves a
-    half-written model at `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".keras")
-    os.close(handle)
-    try:
+    half-written model at `path`. A model with a non-finite weight is never written."""
+    bad = non_finite_weights(model)
+    if bad:
+        raise ModelFileError(
+            f"not saving {path}: {len(bad)} weights are not finite (first {bad[0]})"
+        )
+    with atomic_file(path, suffix=".keras") as temporary:  # Keras wants the suffix
         model.save(temporary)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's file is private; a model is not
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_directory(directory: str | Path) -> Iterator[Path]:
-    """Yields a temporary folder beside `directory`; when the block ends without an error, the
-    folder replaces `directory` whole (a crash never leaves a half-written one there), and on
-    an error it is removed."""
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
-    os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes it private; the result is not
-    try:
-        yield temporary
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(temporary, directory)
-    finally:
-        if temporary.exists():
-            shutil.rmtree(temporary)
 
 
 def save_tokenizer_atomically(tokenizer, directory: str | Path) -> None:
@@ -68,24 +53,37 @@ def save_tokenizer_atomically(tokenizer, directory: str | Path) -> None:
         tokenizer.save_to_preset(str(temporary))
 
 
-def write_json_atomically(data, path: str | Path) -> None:
+def load_model_file(path: str | Path) -> MTDNNModel:
+    """The `MTDNNModel` saved at `path`, checked: a file that is not a readable `.keras`
+    model, holds another kind of model, or has weights that are not finite is a
+    `ModelFileError` naming it."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no trained model here (expected the output folder of 'fit')")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a .keras model file (not a zip archive): corrupt or truncated")
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as error:  # Keras raises many kinds for a damaged archive
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFileError(f"{path}: cannot load the model ({reason[:300]})") from None
+    if not isinstance(model, MTDNNModel):
+        raise ModelFileError(f"{path}: holds a {type(model).__name__}, not an MTDNNModel")
+    bad = non_finite_weights(model)
+    if bad:
+        raise ModelFileError(
+            f"{path}: {len(bad)} weights are not finite (first {bad[0]}): the run that saved "
+            "it diverged; it cannot be evaluated, exported or trained further"
+        )
+    return model
 
 
 def load_model_directory(directory: str | Path):
     """`(model, tokenizer)` from a folder written by `fit`."""
     directory = Path(directory)
-    model_path = directory / MODEL_FILE
-    if not model_path.is_file():
-        raise FileNotFoundError(
-            f"{model_path}: no trained model here (expected the output folder of 'fit')"
-        )
-    model = keras.saving.load_model(model_path)
-    if not isinstance(model, MTDNNModel):
-        raise ValueError(f"{model_path}: holds a {type(model).__name__}, not an MTDNNModel")
+    if not directory.is_dir():
+        raise ModelFileError(f"{directory}: no such folder (expected the output folder of 'fit')")
+    model = load_model_file(directory / MODEL_FILE)
     return model, load_saved_tokenizer(directory / TOKENIZER_DIR)
 
 
@@ -98,9 +96,13 @@ def load_saved_tokenizer(directory: str | Path):
     directory = Path(directory)
     config_path = directory / "tokenizer.json"
     if not config_path.is_file():
-        raise FileNotFoundError(f"{config_path}: no saved tokenizer here")
-    tokenizer = keras.saving.deserialize_keras_object(
-        json.loads(config_path.read_text(encoding="utf-8"))
-    )
-    tokenizer.load_preset_assets(str(directory))
+        raise ModelFileError(f"{config_path}: no saved tokenizer here")
+    try:
+        tokenizer = keras.saving.deserialize_keras_object(
+            json.loads(config_path.read_text(encoding="utf-8"))
+        )
+        tokenizer.load_preset_assets(str(directory))
+    except Exception as error:  # a damaged config or vocabulary
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFileError(f"{directory}: cannot load the tokenizer ({reason[:300]})") from None
     return tokenizer

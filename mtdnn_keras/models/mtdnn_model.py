@@ -282,7 +282,11 @@ class MTDNNModel(keras.Model):
         gradients = tape.gradient(scaled, variables)
         gradients = [ops.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)]
         self.optimizer.apply(gradients, variables)
-        return self._track(task_id, loss)
+        # A step that leaves a weight NaN or infinite (a finite loss, then an overflowing
+        # update) counts as a non-finite loss of its task: `NonFiniteLossGuard` stops there,
+        # before anything evaluates or saves the broken weights.
+        finite = ops.all(ops.stack([ops.all(ops.isfinite(v)) for v in variables]))
+        return self._track(task_id, ops.where(finite, loss, float("nan")))
 
     def test_step(self, data):
         task_id, _, loss = self._step_loss(data, training=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -22,22 +21,25 @@ from mtdnn_keras.models.model_directory import (
     MODEL_FILE,
     TOKENIZER_DIR,
     load_model_directory,
+    load_model_file,
     save_tokenizer_atomically,
-    write_json_atomically,
 )
 from mtdnn_keras.models.mtdnn_model import MTDNNModel
 from mtdnn_keras.optimizers.linear_warmup_decay import LinearWarmupDecay
 from mtdnn_keras.optimizers.skip_zero_gradient import make_optimizer
+from mtdnn_keras.storage.atomic_writes import atomic_file, write_json_atomically
+from mtdnn_keras.storage.output_guard import check_output
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 from mtdnn_keras.tasks.task_registry import TaskRegistry
 from mtdnn_keras.training.evaluation_callback import EvaluationCallback
 from mtdnn_keras.training.evaluator import EvalSet, Evaluator, format_table
 from mtdnn_keras.training.non_finite_loss_guard import NonFiniteLossGuard
+from mtdnn_keras.training.run_folder import check_free_space, claim_run_folder
 from mtdnn_keras.training.starting_point import StartingPoint
 from mtdnn_keras.training.training_checkpoint import (
     TrainingCheckpoint,
-    checkpoint_path,
-    checkpoint_step,
+    checkpoint_dir,
+    load_checkpoint,
 )
 from mtdnn_keras.training.training_config import TrainingConfig
 
@@ -68,11 +70,12 @@ def resolve_tasks(
 
 
 def _with_max_seq_length(task: TaskDefinition, length: int) -> TaskDefinition:
-    """`task` with another length limit; a span task's question keeps at most half of it."""
+    """`task` with another length limit, checked by the task loader's own rules; a span
+    task's question keeps at most half of it."""
+    fields = {**task.to_dict(), "max_seq_length": length}
     if task.type == "span":
-        query = min(task.max_query_length, length // 2)
-        return dataclasses.replace(task, max_seq_length=length, max_query_length=query)
-    return dataclasses.replace(task, max_seq_length=length)
+        fields["max_query_length"] = min(task.max_query_length, length // 2)
+    return TaskDefinition.from_dict(task.name, fields, source="--max-seq-length")
 
 
 def load_eval_sets(tasks, data_dir, eval_files, skip_bad_rows=False) -> list[EvalSet]:
@@ -106,7 +109,12 @@ def fit(config: TrainingConfig) -> FitResult:
     make_strategy(config.strategy)  # first: a multi-worker strategy must precede other TF work
     MixingStrategy.parse(config.mixing)  # a bad string fails before any loading
     tasks = resolve_tasks(config.tasks, config.task_file, config.max_seq_length)
-    _prepare_output_dir(config.output_dir)
+    config.check_task_names([task.name for task in tasks])
+    with claim_run_folder(config):
+        return _fit(config, tasks, started)
+
+
+def _fit(config: TrainingConfig, tasks: list[TaskDefinition], started: float) -> FitResult:
     train_paths = {
         t.name: split_path(t, "train", config.data_dir, config.train_files.get(t.name))
         for t in tasks
@@ -145,12 +153,21 @@ def train(
     """Trains a model built from `start` on examples already read (the core of `fit`).
 
     `reuse_heads=False` gives every task of `tasks` a new head even where `start` has one,
-    and leaves out `start`'s other heads, as domain adaptation does. `config`'s file and task fields are only recorded here.
+    and leaves out `start`'s other heads, as domain adaptation does. `config`'s file and task
+    fields are only recorded here. The run holds `config.output_dir` while it trains
+    (`claim_run_folder`).
     """
+    config.check_task_names([task.name for task in tasks])
+    with claim_run_folder(config):
+        return _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started)
+
+
+def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started) -> FitResult:
     started = time.time() if started is None else started
     keras.utils.set_random_seed(config.seed)
     mixing = MixingStrategy.parse(config.mixing)
-    output_dir = _prepare_output_dir(config.output_dir)
+    output_dir = Path(config.output_dir)
+    start.check_lengths(tasks)
     tokenizer = start.tokenizer
     data = MultiTaskData(
         tasks,
@@ -185,9 +202,10 @@ def train(
         "train_examples": {name: len(examples) for name, examples in train_examples.items()},
     }
     strategy = make_strategy(config.strategy)
+    done = 0
     with strategy.scope():  # the model's variables are mirrored on every replica
         if config.resume:
-            model = _resumed_model(output_dir, run_record)
+            model, done = _resumed_model(output_dir, run_record)
         else:
             model = start.build_model(
                 tasks,
@@ -213,8 +231,7 @@ def train(
             save_tokenizer_atomically(tokenizer, output_dir / TOKENIZER_DIR)
             write_json_atomically(run_record, output_dir / CONFIG_FILE)
     if config.save_model:
-        _check_free_space(output_dir, model)
-    done = checkpoint_step(output_dir) if config.resume else 0
+        check_free_space(output_dir, model)
     print(
         f"training {', '.join(t.name for t in tasks)} on {sum(map(len, train_examples.values()))} "
         f"examples from {start.description}: {data.steps_per_epoch} steps/epoch, "
@@ -256,11 +273,11 @@ def train(
             callbacks=callbacks,
             verbose=config.verbose,
         )
-    shutil.rmtree(checkpoint_path(output_dir).parent, ignore_errors=True)  # finished
+    shutil.rmtree(checkpoint_dir(output_dir), ignore_errors=True)  # finished
     seconds = time.time() - started
     steps = evaluation.step
     if config.save_model:  # the best epoch's, as metrics.json
-        model = keras.saving.load_model(output_dir / MODEL_FILE)
+        model = load_model_file(output_dir / MODEL_FILE)
     print(
         f"\nbest dev scores ({output_dir / 'metrics.json'}):\n{format_table(evaluation.best_results)}"
     )
@@ -282,8 +299,12 @@ def evaluate(
     output: str | None = None,
     skip_bad_rows: bool = False,
     batch_size: int = 64,
+    overwrite: bool = False,
 ) -> dict[str, dict[str, float]]:
-    """Scores a trained model on labeled files of its tasks; writes `output` as JSON if given."""
+    """Scores a trained model on labeled files of its tasks; writes `output` as JSON if given
+    (an existing file only with `overwrite`; never a file of the model)."""
+    if output:
+        check_output(output, overwrite=overwrite, protected=[model_dir], kind="file")
     model, tokenizer = load_model_directory(model_dir)
     eval_files = eval_files or {}
     chosen = _model_tasks(model, tasks or ",".join(eval_files) or None)
@@ -301,21 +322,24 @@ def predict_file(
     output_path: str,
     skip_bad_rows: bool = False,
     batch_size: int = 64,
+    overwrite: bool = False,
 ) -> int:
     """Predicts a file in the task's test format. Writes a GLUE submission TSV (`index`,
     `prediction`) for `.tsv` outputs, SQuAD's official prediction file (`{id: answer}`) for a
     span task's `.json` output, else JSON lines with probabilities, scores or answers.
-    Returns the number of predictions."""
+    An existing output is replaced only with `overwrite`; the input or a file of the model
+    never. Returns the number of predictions."""
     from mtdnn_keras.inference.predictor import Predictor
 
+    check_output(
+        output_path, overwrite=overwrite, protected=[model_dir, input_path], kind="file"
+    )
     predictor = Predictor.load(model_dir, batch_size)
     (task,) = _model_tasks(predictor.model, task_name)
     examples = read_split(task, Path(input_path), "test", skip_bad_rows).examples
     records = predictor.predict_examples(task.name, examples)
     output_path = Path(output_path)
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output_path.with_name(f".{output_path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
+    with atomic_file(output_path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
         if output_path.suffix == ".json" and task.type == "span":
             answers = {example.id: record["answer"] for example, record in zip(examples, records)}
             json.dump(answers, handle, indent=1, ensure_ascii=False)
@@ -330,7 +354,6 @@ def predict_file(
         else:
             for example, record in zip(examples, records):
                 handle.write(json.dumps({"id": example.id, **record}) + "\n")
-    os.replace(temporary, output_path)
     return len(examples)
 
 
@@ -363,18 +386,6 @@ def _names(spec: str) -> list[str]:
     return [name.strip() for name in spec.split(",") if name.strip()]
 
 
-def _prepare_output_dir(path: str) -> Path:
-    directory = Path(path)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as error:
-        raise OSError(f"output folder {directory} is not writable: {error.strerror}") from None
-    return directory
-
-
 def _use_xla(mode: str) -> bool:
     """Whether `--xla mode` compiles the step: `auto` where a GPU or TPU trains."""
     if mode != "auto":
@@ -384,32 +395,14 @@ def _use_xla(mode: str) -> bool:
     return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
 
 
-def _check_free_space(output_dir: Path, model) -> None:
-    """Refuses to start when the disk cannot hold what the run writes: the best model, the
-    checkpoint and a file being written beside one of them, each the weights and the
-    optimizer's two slots in float32."""
-    model_bytes = 3 * 4 * model.count_params()
-    needed = 3 * model_bytes
-    free = shutil.disk_usage(output_dir).free
-    if free < needed:
-        raise OSError(
-            f"output folder {output_dir}: {free / 1e6:.0f} MB free, but the run writes about "
-            f"{needed / 1e6:.0f} MB (the best model, a checkpoint and one file being written, "
-            f"{model_bytes / 1e6:.0f} MB each); free some space or choose another --output-dir"
-        )
-
-
 def _resumed_model(output_dir: Path, run_record: dict):
-    """The checkpointed model of the run in `output_dir`, with its optimizer state, after
-    checking that the run was started with the same options."""
-    path = checkpoint_path(output_dir)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"--resume: no checkpoint at {path} (a run writes one every --checkpoint-every "
-            "steps and at each epoch's end, and removes it when it finishes)"
-        )
-    saved = json.loads((output_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-    ignored = {"resume", "verbose", "strategy", "xla"}  # the same training either way
+    """`(model, step)`: the checkpointed model of the run in `output_dir`, with its optimizer
+    state, and its step, after checking that the run was started with the same options."""
+    try:
+        saved = json.loads((output_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--resume: cannot read {output_dir / CONFIG_FILE}: {error}") from None
+    ignored = {"resume", "overwrite", "verbose", "strategy", "xla"}  # the same training
     changed = [
         key
         for key, value in run_record.items()
@@ -420,7 +413,7 @@ def _resumed_model(output_dir: Path, run_record: dict):
             f"--resume: {output_dir} was started with other options ({', '.join(changed)}); "
             f"resume with the options in {output_dir / CONFIG_FILE}"
         )
-    return keras.saving.load_model(path)
+    return load_checkpoint(output_dir)
 
 
 def _report_skipped(result) -> None:

@@ -17,6 +17,8 @@ class NonFiniteLossError(RuntimeError):
 class NonFiniteLossGuard(keras.callbacks.Callback):
     """Raises `NonFiniteLossError` naming the task and the step at the end of the first step
     whose loss is not finite, before any later callback can evaluate or save the model.
+    `MTDNNModel.train_step` reports a step whose update left a weight non-finite as a
+    non-finite loss, so a run stops at the step that broke its weights.
 
     The running means that `MTDNNModel` logs turn NaN (or infinite) at the first bad step
     and stay so, so the task is the one whose mean turned; the model file on disk is the
@@ -51,6 +53,7 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
             else "no model had been saved yet"
         )
         raise NonFiniteLossError(
-            f"training stopped: the loss of task {', '.join(bad) or '?'} was {loss} at step "
-            f"{step}; {kept}. Check that task's labels, or lower --learning-rate."
+            f"training stopped at step {step}: the loss of task {', '.join(bad) or '?'}, or "
+            f"the weights its update left, were not finite (loss {loss}); {kept}. Check that "
+            "task's labels, or lower --learning-rate."
         )

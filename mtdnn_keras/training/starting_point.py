@@ -82,7 +82,9 @@ class StartingPoint:
 
     def task_definitions(self, tasks: list[TaskDefinition]) -> list[TaskDefinition]:
         """`tasks`, with the starting model's definition of those it already has a head for
-        (its head layout and labels must match the weights), keeping the run's length limit."""
+        (its head layout and labels must match the weights), keeping the run's length limit,
+        which the encoder must have room for."""
+        self.check_lengths(tasks)
         return [
             dataclasses.replace(
                 self.tasks[task.name],
@@ -93,6 +95,16 @@ class StartingPoint:
             else task
             for task in tasks
         ]
+
+    def check_lengths(self, tasks: list[TaskDefinition]) -> None:
+        """Refuses a task whose length limit exceeds the positions the encoder has."""
+        limit = self.backbone_config.get("max_sequence_length")
+        for task in tasks:
+            if limit is not None and task.max_seq_length > limit:
+                raise ValueError(
+                    f"task {task.name}: max_seq_length {task.max_seq_length} (--max-seq-length "
+                    f"or its task file) exceeds the {limit} positions of {self.description}"
+                )
 
     def build_model(
         self,

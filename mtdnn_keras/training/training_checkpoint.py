@@ -7,26 +7,39 @@ from pathlib import Path
 
 import keras
 
-from mtdnn_keras.models.model_directory import (
-    MODEL_FILE,
-    save_model_atomically,
-    write_json_atomically,
-)
+from mtdnn_keras.models.model_directory import load_model_file, save_model_atomically
+from mtdnn_keras.storage.atomic_writes import write_json_atomically
 
 CHECKPOINT_DIR = "checkpoint"
+STEP_FILE = "step.json"  # names the step and its model file: the commit point of a checkpoint
 
 
-def checkpoint_path(output_dir: str | Path) -> Path:
-    """The checkpoint of the run in `output_dir`: the whole model with its optimizer state."""
-    return Path(output_dir) / CHECKPOINT_DIR / MODEL_FILE
+class CheckpointError(ValueError):
+    """A run's checkpoint is missing or does not hold together."""
+
+
+def checkpoint_dir(output_dir: str | Path) -> Path:
+    """The checkpoint folder of the run in `output_dir`."""
+    return Path(output_dir) / CHECKPOINT_DIR
+
+
+def checkpoint_files(output_dir: str | Path) -> list[Path]:
+    """The model files in the checkpoint folder (one, but for a crash between two writes)."""
+    folder = checkpoint_dir(output_dir)
+    return sorted(folder.glob("model-*.keras")) if folder.is_dir() else []
 
 
 class TrainingCheckpoint(keras.callbacks.Callback):
     """Saves the model with its optimizer state (step, moments, learning-rate schedule and the
-    dropout seed generators' state) to `output_dir/checkpoint/model.keras` every `every`
-    steps and at each of `epoch_ends`, atomically; `checkpoint/step.json` then names the
-    step. Put it after the callbacks that evaluate and save at epoch ends, so that a
-    checkpoint never precedes what they wrote for its step.
+    dropout seed generators' state) every `every` steps and at each of `epoch_ends`.
+
+    A checkpoint is committed in one step: the model goes to a new file,
+    `output_dir/checkpoint/model-<step>.keras` (written atomically), then
+    `checkpoint/step.json`, naming the step and that file, replaces the old one atomically,
+    and only then is the previous model file removed. A crash between any two of these
+    writes leaves `step.json` naming a complete model of its own step. Put it after the
+    callbacks that evaluate and save at epoch ends, so that a checkpoint never precedes what
+    they wrote for its step.
 
     Args:
         output_dir: the run's folder.
@@ -40,18 +53,56 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     ):
         super().__init__()
         self.first_step = first_step
-        self.path = checkpoint_path(output_dir)
+        self.output_dir = Path(output_dir)
         self.every = every or None
         self.epoch_ends = set(epoch_ends)
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.first_step + batch + 1  # batches (see EvaluationCallback)
         if step in self.epoch_ends or (self.every and step % self.every == 0):
-            save_model_atomically(self.model, self.path)
-            write_json_atomically({"step": step}, self.path.with_name("step.json"))
+            save_checkpoint(self.model, self.output_dir, step)
+
+
+def save_checkpoint(model: keras.Model, output_dir: str | Path, step: int) -> None:
+    """Commits `model` as the checkpoint after `step` (see `TrainingCheckpoint`)."""
+    folder = checkpoint_dir(output_dir)
+    name = f"model-{step}.keras"
+    save_model_atomically(model, folder / name)
+    write_json_atomically({"step": step, "model": name}, folder / STEP_FILE)
+    for old in checkpoint_files(output_dir):
+        if old.name != name:
+            old.unlink()
 
 
 def checkpoint_step(output_dir: str | Path) -> int:
-    """The step the checkpoint of the run in `output_dir` was saved after."""
-    path = checkpoint_path(output_dir).with_name("step.json")
-    return int(json.loads(path.read_text(encoding="utf-8"))["step"])
+    """The step the checkpoint of the run in `output_dir` was saved after, checked: its
+    `step.json` names a model file that is there and was written for that step."""
+    folder = checkpoint_dir(output_dir)
+    path = folder / STEP_FILE
+    if not path.is_file():
+        raise CheckpointError(
+            f"--resume: no checkpoint in {folder} (a run writes one every --checkpoint-every "
+            "steps and at each epoch's end, and removes it when it finishes)"
+        )
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        step, name = int(record["step"]), str(record["model"])
+    except (ValueError, KeyError, TypeError):
+        raise CheckpointError(
+            f"--resume: {path} does not name a step and its model file (a checkpoint of "
+            "another release, or damaged); start the run again with --overwrite"
+        ) from None
+    if name != f"model-{step}.keras" or not (folder / name).is_file():
+        raise CheckpointError(
+            f"--resume: {path} names step {step} and {name}, which do not match the files "
+            f"in {folder}; the checkpoint is out of step, so resuming would not continue the "
+            "same run. Start it again with --overwrite"
+        )
+    return step
+
+
+def load_checkpoint(output_dir: str | Path):
+    """`(model, step)`: the checkpointed model of the run in `output_dir`, with its optimizer
+    state, and the step it was saved after."""
+    step = checkpoint_step(output_dir)
+    return load_model_file(checkpoint_dir(output_dir) / f"model-{step}.keras"), step

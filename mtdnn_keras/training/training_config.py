@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from mtdnn_keras.distribute.strategy import STRATEGIES
 from mtdnn_keras.encoders.encoder_loader import DEFAULT_ENCODER
@@ -10,6 +11,127 @@ from mtdnn_keras.encoders.encoder_loader import DEFAULT_ENCODER
 SELECTIONS = ("best", "last")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 XLA_MODES = ("auto", "on", "off")
+PADDINGS = ("bucket", "batch", "max")
+POOLINGS = ("auto", "cls", "mean")
+OPTIMIZERS = ("adamax", "adamw")
+MAX_SEQ_LENGTHS = (8, 512)  # the task loader's bounds (`TaskDefinition.max_seq_length`)
+MAX_BATCH_SIZE = 1 << 20
+
+
+class ConfigError(ValueError):
+    """An option that cannot work, named as on the command line, with what it allows."""
+
+
+def _option(field: str) -> str:
+    return f"--{field.replace('_', '-')}"
+
+
+def _whole(low: int, high: int | None = None, optional: bool = False):
+    def check(value) -> str | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"a whole number, got {value!r}"
+        if value < low or (high is not None and value > high):
+            return f"a whole number in [{low}, {high}], got {value}" if high is not None else (
+                f"a whole number >= {low}, got {value}"
+            )
+        return None
+
+    return check
+
+
+def _real(low: float, high: float | None = None, low_open: bool = False):
+    def check(value) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"a number, got {value!r}"
+        bad = not math.isfinite(value) or value < low or (low_open and value == low)
+        if bad or (high is not None and value > high):
+            bounds = f"{'(' if low_open else '['}{low:g}, {'inf)' if high is None else f'{high:g}]'}"
+            return f"a finite number in {bounds}, got {value}"
+        return None
+
+    return check
+
+
+def _one_of(choices):
+    def check(value) -> str | None:
+        return None if value in choices else f"one of {', '.join(choices)}, got {value!r}"
+
+    return check
+
+
+def _flag(value) -> str | None:
+    return None if isinstance(value, bool) else f"true or false, got {value!r}"
+
+
+def _text(optional: bool = False):
+    def check(value) -> str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            return f"a non-empty string, got {value!r}"
+        return None
+
+    return check
+
+
+def _per_task(check_value):
+    def check(value) -> str | None:
+        if not isinstance(value, dict):
+            return f"a mapping of task names to values, got {value!r}"
+        for task, item in value.items():
+            if not isinstance(task, str) or not task.strip():
+                return f"TASK=VALUE pairs with a task name, got {task!r}"
+            problem = check_value(item)
+            if problem:
+                return f"{task}=: {problem}"
+        return None
+
+    return check
+
+
+# Every option's bounds, in one place: `TrainingConfig` checks them when it is made, before
+# anything is read or built.
+CHECKS = {
+    "tasks": _text(),
+    "output_dir": _text(),
+    "data_dir": _text(optional=True),
+    "task_file": _text(optional=True),
+    "train_files": _per_task(_text()),
+    "eval_files": _per_task(_text()),
+    "encoder": _text(),
+    "init_model": _text(optional=True),
+    "epochs": _whole(1, 100_000),
+    "max_steps": _whole(1, optional=True),
+    "min_steps": _whole(1, optional=True),
+    "batch_size": _whole(1, MAX_BATCH_SIZE),
+    "max_seq_length": _whole(*MAX_SEQ_LENGTHS, optional=True),
+    "max_train_examples": _per_task(_whole(1)),
+    "mixing": _text(),
+    "main_task": _text(optional=True),
+    "padding": _one_of(PADDINGS),
+    "pooling": _one_of(POOLINGS),
+    "optimizer": _one_of(OPTIMIZERS),
+    "learning_rate": _real(0.0, low_open=True),
+    "warmup_fraction": _real(0.0, 1.0),
+    "weight_decay": _real(0.0),
+    "clipnorm": _real(0.0, low_open=True),
+    "select_by": _text(optional=True),
+    "seed": _whole(0, 2**32 - 1),
+    "skip_bad_rows": _flag,
+    "eval_batch_size": _whole(1, MAX_BATCH_SIZE),
+    "selection": _one_of(SELECTIONS),
+    "save_model": _flag,
+    "verbose": _whole(0, 2),
+    "checkpoint_every": _whole(0),
+    "resume": _flag,
+    "overwrite": _flag,
+    "strategy": _one_of(STRATEGIES),
+    "precision": _one_of(PRECISIONS),
+    "gradient_accumulation_steps": _whole(1, 100_000),
+    "xla": _one_of(XLA_MODES),
+}
 
 
 @dataclasses.dataclass
@@ -60,6 +182,8 @@ class TrainingConfig:
         checkpoint_every: save a checkpoint (model and optimizer state) every this many
             steps, as well as at each epoch's end; 0 for epoch ends only.
         resume: continue the run in `output_dir` from its checkpoint, with the same options.
+        overwrite: start anew in an `output_dir` that already holds files (without it, a
+            non-empty folder is refused: it may hold another run).
         strategy: the `tf.distribute` strategy (`mtdnn_keras.distribute.make_strategy`):
             `auto`, `one`, `mirrored`, `multi-worker` (with `TF_CONFIG`) or `tpu`.
             `batch_size` is the global batch, split across all replicas.
@@ -103,23 +227,43 @@ class TrainingConfig:
     verbose: int = 1
     checkpoint_every: int = 500
     resume: bool = False
+    overwrite: bool = False
     strategy: str = "auto"
     precision: str = "float32"
     gradient_accumulation_steps: int = 1
     xla: str = "auto"
 
     def __post_init__(self):
-        for field, choices in (
-            ("selection", SELECTIONS),
-            ("precision", PRECISIONS),
-            ("xla", XLA_MODES),
-            ("strategy", STRATEGIES),
+        for field in dataclasses.fields(self):
+            problem = CHECKS[field.name](getattr(self, field.name))
+            if problem:
+                raise ConfigError(f"{_option(field.name)}: expected {problem}")
+        if self.resume and self.overwrite:
+            raise ConfigError(
+                "--resume continues the run in --output-dir and --overwrite starts it anew: "
+                "give one of them"
+            )
+        if self.max_steps is not None and self.min_steps is not None:
+            if self.max_steps < self.min_steps:
+                raise ConfigError(
+                    f"--max-steps {self.max_steps} is below --min-steps {self.min_steps}"
+                )
+
+    def check_task_names(self, names: list[str]) -> None:
+        """Refuses per-task options (and `main_task`) that name a task not in the run:
+        a misspelled name would otherwise be ignored."""
+        for field, flag in (
+            ("train_files", "--train-file"),
+            ("eval_files", "--eval-file"),
+            ("max_train_examples", "--max-train-examples"),
         ):
-            value = getattr(self, field)
-            if value not in choices:
-                raise ValueError(f"{field} must be one of {', '.join(choices)}, not {value!r}")
-        if self.gradient_accumulation_steps < 1:
-            raise ValueError(
-                "gradient_accumulation_steps must be at least 1, "
-                f"not {self.gradient_accumulation_steps}"
+            unknown = sorted(set(getattr(self, field)) - set(names))
+            if unknown:
+                raise ConfigError(
+                    f"{flag} names {', '.join(unknown)}, not a task of "
+                    f"this run ({', '.join(names)})"
+                )
+        if self.main_task is not None and self.main_task not in names:
+            raise ConfigError(
+                f"--main-task {self.main_task} is not a task of this run ({', '.join(names)})"
             )

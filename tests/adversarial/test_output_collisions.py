@@ -1,0 +1,175 @@
+"""No command deletes or replaces what it did not make: an existing output is refused unless
+`--overwrite`, and the model (or input) a command reads is refused even then."""
+
+import json
+import os
+import shutil
+
+import pytest
+from adversarial_helpers import digest, fit_arguments
+
+FOLDER_FORMATS = ["keras", "keras-hub-preset"]
+
+
+def export(cli, model, output, fmt, *extra):
+    return cli("export", "--model", model, "--format", fmt, "--output", output, *extra)
+
+
+@pytest.mark.parametrize("fmt", [*FOLDER_FORMATS, "tflite"])
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]], ids=["plain", "overwrite"])
+@pytest.mark.parametrize("where", ["itself", "parent", "inside-existing"])
+def test_an_export_never_writes_over_the_model_it_reads(cli, model_copy, fmt, overwrite, where):
+    target = {
+        "itself": model_copy,
+        "parent": model_copy.parent,
+        "inside-existing": model_copy / ("model.keras" if fmt == "tflite" else "tokenizer"),
+    }[where]
+    before = digest(model_copy)
+    status, _, err = export(cli, model_copy, target, fmt, *overwrite)
+    assert status == 2 and "which this command reads" in err, err
+    assert digest(model_copy) == before
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]], ids=["plain", "overwrite"])
+def test_a_saved_model_export_never_replaces_the_model_it_reads(
+    cli, tiny_model_dir, tmp_path, overwrite
+):
+    model = tmp_path / "serving" / "m" / "1"  # a model folder where the version would go
+    shutil.copytree(tiny_model_dir, model)
+    before = digest(model)
+    status, _, err = export(
+        cli, model, tmp_path / "serving", "saved_model", "--name", "m", *overwrite
+    )
+    assert status == 2 and "which this command reads" in err, err
+    assert digest(model) == before
+
+
+@pytest.mark.parametrize("fmt", FOLDER_FORMATS)
+def test_a_folder_export_refuses_a_non_empty_folder_and_replaces_it_only_when_told(
+    cli, tiny_model_dir, tmp_path, fmt
+):
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "notes.txt").write_text("a user's own file")
+    status, _, err = export(cli, tiny_model_dir, target, fmt)
+    assert status == 2 and f"--output {target} already exists and is not empty" in err
+    assert (target / "notes.txt").read_text() == "a user's own file"
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert export(cli, tiny_model_dir, empty, fmt)[0] == 0  # an empty folder holds nothing
+
+    assert export(cli, tiny_model_dir, target, fmt, "--overwrite")[0] == 0
+    assert not (target / "notes.txt").exists() and (target / "config.json").exists() == (
+        fmt == "keras-hub-preset"
+    )
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def test_a_tflite_export_refuses_an_existing_file_and_a_folder(cli, tiny_model_dir, tmp_path):
+    target = tmp_path / "model.tflite"
+    target.write_bytes(b"someone else's model")
+    status, _, err = export(cli, tiny_model_dir, target, "tflite")
+    assert status == 2 and "already exists; choose another --output" in err
+    assert target.read_bytes() == b"someone else's model"
+    status, _, err = export(cli, tiny_model_dir, tmp_path, "tflite", "--overwrite")
+    assert status == 2 and "is a folder; expected a file name" in err
+    assert export(cli, tiny_model_dir, target, "tflite", "--overwrite")[0] == 0
+    assert target.read_bytes()[4:8] == b"TFL3"
+
+
+def test_a_saved_model_version_and_a_foreign_models_config_are_kept(cli, tiny_model_dir, tmp_path):
+    serving = tmp_path / "serving"
+    assert export(cli, tiny_model_dir, serving, "saved_model", "--name", "m")[0] == 0
+    version = serving / "m" / "1"
+    before = digest(version)
+    status, _, err = export(cli, tiny_model_dir, serving, "saved_model", "--name", "m")
+    assert status == 2 and "already exists and is not empty" in err and digest(version) == before
+    # a second version is new: allowed, and our own models.config moves to it
+    assert export(cli, tiny_model_dir, serving, "saved_model", "--name", "m", "--version", "2")[0] == 0
+    assert "versions: 2" in (serving / "models.config").read_text()
+    # a models.config that serves other models is the user's
+    (serving / "models.config").write_text('model_config_list { config { name: "other" } }\n')
+    status, _, err = export(
+        cli, tiny_model_dir, serving, "saved_model", "--name", "m", "--version", "3"
+    )
+    assert status == 2 and "models.config exists and serves something else" in err
+    assert not (serving / "m" / "3").exists()
+
+
+def test_fit_refuses_a_non_empty_output_dir_and_the_folder_it_starts_from(
+    cli, tiny_encoder_dir, small_glue, tmp_path
+):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    status, _, err = cli(*fit_arguments(tiny_encoder_dir, small_glue, mine, "--max-steps", "2"))
+    assert status == 2 and f"--output-dir {mine} already exists and is not empty" in err
+    assert [p.name for p in mine.iterdir()] == ["thesis.tex"]
+
+    run = tmp_path / "run"
+    assert cli(*fit_arguments(tiny_encoder_dir, small_glue, run, "--max-steps", "2"))[0] == 0
+    before = digest(run)
+    for overwrite in ([], ["--overwrite"]):
+        for output in (run, tmp_path):  # the model's folder, and a folder holding it
+            status, _, err = cli(
+                "finetune", "--model", run, "--task", "rte", "--data-dir", small_glue,
+                "--output-dir", output, "--max-steps", "1", "--batch-size", "8", *overwrite,
+            )  # fmt: skip
+            assert status == 2 and "which this command reads" in err, err
+    assert digest(run) == before
+    # the same fit again: refused, then started anew when told
+    status, _, err = cli(*fit_arguments(tiny_encoder_dir, small_glue, run, "--max-steps", "2"))
+    assert status == 2 and "pass --overwrite" in err and digest(run) == before
+    arguments = fit_arguments(tiny_encoder_dir, small_glue, run, "--max-steps", "3", "--overwrite")
+    assert cli(*arguments)[0] == 0
+    assert json.loads((run / "training_config.json").read_text())["max_steps"] == 3
+
+
+def test_predict_and_evaluate_keep_existing_files_inputs_and_the_model(
+    cli, tiny_model_dir, small_glue, tmp_path
+):
+    source = small_glue / "RTE" / "test.tsv"
+    status, _, err = cli(
+        "predict", "--model", tiny_model_dir, "--task", "rte", "--input", source, "--output", source
+    )
+    assert status == 2 and "which this command reads" in err
+    before = digest(tiny_model_dir)
+    for output in (tiny_model_dir / "model.keras", tiny_model_dir / "tokenizer" / "tokenizer.json"):
+        status, _, err = cli(
+            "evaluate", "--model", tiny_model_dir, "--tasks", "rte", "--data-dir", small_glue,
+            "--output", output, "--overwrite",
+        )  # fmt: skip
+        assert status == 2 and "which this command reads" in err
+    assert digest(tiny_model_dir) == before
+    existing = tmp_path / "predictions.jsonl"
+    existing.write_text("earlier predictions\n")
+    arguments = ["predict", "--model", tiny_model_dir, "--task", "rte", "--input", source]
+    status, _, err = cli(*arguments, "--output", existing)
+    assert status == 2 and existing.read_text() == "earlier predictions\n"
+    assert cli(*arguments, "--output", existing, "--overwrite")[0] == 0
+    assert len(existing.read_text().splitlines()) == 20
+
+
+def test_split_articles_never_writes_over_its_input(cli, tmp_path):
+    data = {"version": "v2.0", "data": [{"title": t, "paragraphs": []} for t in "abc"]}
+    source = tmp_path / "train.json"
+    source.write_text(json.dumps(data))
+    status, _, err = cli("split-articles", source, "--train-articles", "2", "--output-dir", tmp_path, "--overwrite")
+    assert status == 2 and "which this command reads" in err
+    assert json.loads(source.read_text()) == data
+    out = tmp_path / "out"
+    assert cli("split-articles", source, "--train-articles", "2", "--output-dir", out)[0] == 0
+    status, _, err = cli("split-articles", source, "--train-articles", "1", "--output-dir", out)
+    assert status == 2 and "already exists" in err
+    assert len(json.loads((out / "train.json").read_text())["data"]) == 2
+
+
+def test_a_symlinked_output_that_points_at_the_model_is_refused(cli, model_copy, tmp_path):
+    link = tmp_path / "link"
+    os.symlink(model_copy, link)
+    before = digest(model_copy)
+    status, _, err = export(cli, model_copy, link, "keras", "--overwrite")
+    assert status == 2 and "which this command reads" in err
+    assert digest(model_copy) == before
+    shutil.rmtree(model_copy)  # a dangling link is still not written through
