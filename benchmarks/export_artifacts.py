@@ -41,12 +41,16 @@ def export_artifacts(
         "tflite_float": work_dir / "float.tflite",
         "tflite_int8": work_dir / "int8.tflite",
     }
-    writers = {
-        "keras": lambda: export_model_folder(model_dir, paths["keras"]),
-        "saved_model": lambda: export_saved_model(model_dir, work_dir / "serving", NAME, 1),
-        "tflite_float": lambda: export_tflite(model_dir, paths["tflite_float"], tasks),
+    writers = {  # the benchmark's own work folder: its earlier exports are replaced
+        "keras": lambda: export_model_folder(model_dir, paths["keras"], overwrite=True),
+        "saved_model": lambda: export_saved_model(
+            model_dir, work_dir / "serving", NAME, 1, overwrite=True
+        ),
+        "tflite_float": lambda: export_tflite(
+            model_dir, paths["tflite_float"], tasks, overwrite=True
+        ),
         "tflite_int8": lambda: export_tflite(
-            model_dir, paths["tflite_int8"], tasks, "dynamic-int8", quantize_groups
+            model_dir, paths["tflite_int8"], tasks, "dynamic-int8", quantize_groups, overwrite=True
         ),
     }
     for key, write in writers.items():

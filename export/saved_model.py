@@ -11,6 +11,7 @@ import tensorflow as tf
 from mtdnn_keras.export.op_audit import TEXT_OPS_MIN_TF_SERVING, custom_ops, signature_ops
 from mtdnn_keras.export.serving_files import (
     WARMUP_FILE,
+    check_models_config,
     write_models_config,
     write_warmup_requests,
 )
@@ -22,7 +23,8 @@ from mtdnn_keras.export.token_ids_model import (
 )
 
 from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
-from mtdnn_keras.models.model_directory import atomic_directory
+from mtdnn_keras.storage.atomic_writes import atomic_directory
+from mtdnn_keras.storage.output_guard import check_output
 
 DEFAULT_TASK_FILE = "mtdnn_keras_signatures.json"
 
@@ -32,6 +34,7 @@ def export_saved_model(
     output: str | Path,
     name: str | None = None,
     version: int = 1,
+    overwrite: bool = False,
 ) -> Path:
     """Writes the model that `fit` saved in `model_dir` to TF Serving's layout
     `output/NAME/VERSION/` (`saved_model.pb`, `variables/`, `assets/`), atomically.
@@ -53,12 +56,24 @@ def export_saved_model(
     per signature, replayed by TF Serving on load); `assets.extra/mtdnn_keras_signatures.json`
     (the tasks, and each signature's non-core ops with the oldest TF Serving that has them);
     and `output/models.config` serving this version. Returns the version folder.
+
+    An existing version folder, or a `models.config` that serves other models, is replaced
+    only with `overwrite` (the version folder in one atomic swap); a folder holding
+    `model_dir` never.
     """
-    model, tokenizer = load_slim_model(model_dir)
     name = name or Path(model_dir).resolve().name
     if version < 1:
         raise ValueError(f"a TF Serving version is a positive integer, got {version}")
-    target = Path(output) / name / str(version)
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise ValueError(f"--name {name!r}: a served model's name is one folder name")
+    target = check_output(
+        Path(output) / name / str(version),
+        overwrite=overwrite,
+        protected=[model_dir],
+        option="--output/NAME/VERSION",
+    )
+    check_models_config(Path(output) / "models.config", name, overwrite)
+    model, tokenizer = load_slim_model(model_dir)
     archive = keras.export.ExportArchive()
     archive.track(model)
     tokenizer(tf.constant(["build"]))  # builds its vocabulary table, which the archive keeps
@@ -190,20 +205,81 @@ def _span_outputs(task, logits, token_ids, segment_ids, padding_mask, sep_token_
 
 def _ids_endpoint(model, task, sep_token_id):
     def serve(token_ids, segment_ids, padding_mask):
-        outputs = call_on_token_ids(model, token_ids, segment_ids, padding_mask)
-        inputs = (token_ids, segment_ids, padding_mask, sep_token_id)
-        return _outputs(task, outputs[task.name], inputs)
+        shape = tf.shape(token_ids)
+        checks = [
+            _assert_same_shape(f"{task.name}: segment_ids", segment_ids, shape),
+            _assert_same_shape(f"{task.name}: padding_mask", padding_mask, shape),
+            tf.debugging.Assert(
+                (shape[0] == 0) | (shape[1] > 0),
+                [f"{task.name}: token_ids of shape", shape, _NEED_CLS],
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            inputs = _at_least_one_token(token_ids, segment_ids, padding_mask)
+        outputs = call_on_token_ids(model, *inputs)
+        outputs = _outputs(task, outputs[task.name], (*inputs, sep_token_id))
+        return _first_rows(outputs, shape[0], shape[1])
 
     return serve
 
 
 def _text_endpoint(model, task, encoder: TextPairEncoder):
     def serve(text_a, text_b=None):
+        if text_b is not None:
+            sizes = tf.size(text_a), tf.size(text_b)
+            same = tf.debugging.Assert(
+                sizes[0] == sizes[1],
+                [
+                    f"{task.name}_text: text_a and text_b must be as long (one text_b for each "
+                    "text_a); their lengths are",
+                    *sizes,
+                ],
+            )
+            with tf.control_dependencies([same]):
+                text_a, text_b = tf.identity(text_a), tf.identity(text_b)
         features = encoder.encode_batch(text_a, text_b)
         # cut the batch to its longest example: max_seq_length columns are mostly padding
-        length = tf.reduce_max(tf.reduce_sum(tf.cast(features["padding_mask"], tf.int32), 1))
+        # (at least one column: an empty batch has no longest example)
+        lengths = tf.reduce_sum(tf.cast(features["padding_mask"], tf.int32), 1)
+        length = tf.maximum(tf.reduce_max(lengths), 1)
         features = {key: value[:, :length] for key, value in features.items()}
-        outputs = model(features, training=False)
-        return _outputs(task, outputs[task.name])
+        padded = _at_least_one_token(*(features[key] for key in TEXT_FEATURES))
+        outputs = model(dict(zip(TEXT_FEATURES, padded)), training=False)
+        return _first_rows(_outputs(task, outputs[task.name]), tf.size(text_a), length)
 
     return serve
+
+
+TEXT_FEATURES = ("token_ids", "segment_ids", "padding_mask")
+_NEED_CLS = "has rows of no tokens: each row needs its [CLS] at least ([CLS] [SEP] for no text)"
+
+
+def _assert_same_shape(name, tensor, shape):
+    return tf.debugging.Assert(
+        tf.reduce_all(tf.shape(tensor) == shape),
+        [
+            f"{name} must have the shape (batch, length) of token_ids; the shapes are",
+            tf.shape(tensor),
+            "and",
+            shape,
+        ],
+    )
+
+
+def _at_least_one_token(*inputs):
+    """`inputs` (each `(batch, length)`) padded to at least one row and one column: an empty
+    batch runs as one row of padding, whose outputs `_first_rows` drops again (the encoder
+    reads every row's `[CLS]` at column 0, which an empty batch lacks)."""
+    shape = tf.shape(inputs[0])
+    missing = tf.maximum(1 - shape, 0)
+    padding = tf.stack([[0, missing[0]], [0, missing[1]]])
+    return [tf.pad(value, padding) for value in inputs]
+
+
+def _first_rows(outputs: dict, batch, length) -> dict:
+    """`outputs` of `_at_least_one_token`'s inputs cut back to the request's `batch` rows
+    (and `length` columns, for the per-token span logits)."""
+    return {
+        name: value[:batch, :length] if name in ("start_logits", "end_logits") else value[:batch]
+        for name, value in outputs.items()
+    }

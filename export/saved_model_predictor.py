@@ -55,8 +55,9 @@ class SavedModelPredictor:
             raise ValueError(
                 f"task '{task}' has no text signature (span and multiple-choice tasks take token ids)"
             )
-        if isinstance(texts_a, str) or not all(isinstance(t, str) for t in texts_a):
-            raise TypeError("texts_a must be a list of strings")
+        for argument, texts in (("texts_a", texts_a), ("texts_b", texts_b)):
+            if (texts is not None or argument == "texts_a") and not _is_list_of_strings(texts):
+                raise TypeError(f"{argument} must be a list of strings")
         definition = self.tasks[task]
         pair = definition.get("reader", {}).get("text_b") is not None
         if pair and (texts_b is None or len(texts_b) != len(texts_a)):
@@ -89,3 +90,7 @@ def _records(definition: dict, outputs: dict) -> list[dict]:
             for s in np.asarray(outputs["scores"])
         ]
     return [{"score": float(s)} for s in np.asarray(outputs["scores"])]
+
+
+def _is_list_of_strings(texts) -> bool:
+    return isinstance(texts, (list, tuple)) and all(isinstance(t, str) for t in texts)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 import keras
@@ -15,6 +17,9 @@ from mtdnn_keras.export.token_ids_model import (
     load_slim_model,
     raw_variables,
 )
+
+from mtdnn_keras.storage.atomic_writes import atomic_file
+from mtdnn_keras.storage.output_guard import check_output
 
 QUANTIZATIONS = (None, "dynamic-int8")
 DEFAULT_QUANTIZE_GROUPS = 4
@@ -30,6 +35,7 @@ def export_tflite(
     tasks: list[str] | None = None,
     quantize: str | None = None,
     quantize_groups: int = DEFAULT_QUANTIZE_GROUPS,
+    overwrite: bool = False,
 ) -> Path:
     """Converts the model `fit` saved in `model_dir` to `output` (a `.tflite` file, written
     atomically): inputs `token_ids`, `segment_ids`, `padding_mask` (int32, `(batch, length)`,
@@ -49,14 +55,21 @@ def export_tflite(
     plain dynamic range. Every layer's input width must divide by it.
 
     Only TFLite's builtin ops are allowed: a graph that would need others (Flex or custom)
-    raises `TFLiteConversionError` naming them. Run the file with
+    raises `TFLiteConversionError` naming them (one line; the converter's report is its
+    `details`). A model trained with `--precision mixed_bfloat16` or `mixed_float16` is
+    converted computing in float32, from its float32 weights. Run the file with
     `ai_edge_litert.interpreter.Interpreter`.
+
+    An existing `output` is replaced only with `overwrite`; a file of `model_dir` never.
     """
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, not {quantize!r}")
     if not isinstance(quantize_groups, int) or quantize_groups < 1:
         raise ValueError(f"quantize_groups must be a whole number >= 1, not {quantize_groups!r}")
-    model, _ = load_slim_model(model_dir)
+    output = check_output(output, overwrite=overwrite, protected=[model_dir], kind="file")
+    # TFLite's builtin kernels compute in float32: a model trained with `--precision
+    # mixed_bfloat16` or `mixed_float16` (float32 weights) is rebuilt to compute in float32
+    model, _ = load_slim_model(model_dir, dtype="float32")
     names = tasks or model.task_names
     unknown = [name for name in names if name not in model.task_names]
     if unknown:
@@ -77,11 +90,8 @@ def export_tflite(
             stack.enter_context(_grouped_matmuls(model.backbone, quantize_groups))
         concrete = serve.get_concrete_function()
     flatbuffer = convert_to_tflite(concrete, holder, quantize, source=str(model_dir))
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.tmp")
-    temporary.write_bytes(flatbuffer)
-    os.replace(temporary, output)
+    with atomic_file(output) as temporary:
+        temporary.write_bytes(flatbuffer)
     return output
 
 
@@ -93,10 +103,17 @@ def convert_to_tflite(concrete_function, trackable, quantize: str | None, source
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize == "dynamic-int8":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    try:
-        flatbuffer = converter.convert()
-    except Exception as error:  # the converter raises ConverterError with the op list
-        message = str(error)
+    # The converter prints its diagnostics (each op's source location) to the process's
+    # stderr and puts a dump of the whole graph in its error: thousands of lines for a
+    # failure this function explains in one. They are shown only when it fails otherwise.
+    failure = None
+    with _captured_stderr() as diagnostics:
+        try:
+            flatbuffer = converter.convert()
+        except Exception as error:
+            failure = error
+    if failure is not None:  # the converter raises ConverterError with the op list
+        message = str(failure)
         ops = sorted(
             {
                 op.strip()
@@ -106,13 +123,39 @@ def convert_to_tflite(concrete_function, trackable, quantize: str | None, source
             }
         )
         if ops:
-            raise TFLiteConversionError(
+            conversion_error = TFLiteConversionError(
                 f"{source}: the token-ids graph needs ops outside TFLite's builtins "
                 f"({', '.join(ops)}); they would need the Flex delegate or custom kernels, "
-                f"which no pip runtime has.\n{message}"
-            ) from None
-        raise
+                "which no pip runtime has"
+            )
+            conversion_error.details = message  # the converter's own report, graph included
+            raise conversion_error from None
+        sys.stderr.write("".join(diagnostics))
+        raise failure
     return flatbuffer
+
+
+@contextlib.contextmanager
+def _captured_stderr():
+    """Sends what is written to file descriptor 2 (C++ logging included) to a temporary file
+    while the block runs; yields a list that then holds it, as text."""
+    text = []
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 to redirect: nothing reaches a console anyway
+        yield text
+        return
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield text
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            log.seek(0)
+            text.append(log.read().decode("utf-8", "replace"))
 
 
 @contextlib.contextmanager

@@ -18,11 +18,20 @@ TOKEN_ID_INPUTS = [
 ]
 
 
-def load_slim_model(model_dir: str | Path):
+def load_slim_model(model_dir: str | Path, dtype: str | None = None):
     """`(model, tokenizer)` of the folder `fit` wrote, the model rebuilt without optimizer
-    slots (about a third of the saved file's size)."""
+    slots (about a third of the saved file's size).
+
+    `dtype`: a Keras dtype policy (`"float32"`) to rebuild the encoder with, whatever
+    `--precision` it was trained with; `None` keeps that one. The mixed policies keep float32
+    weights, so the weights carry over exactly."""
     trained, tokenizer = load_model_directory(model_dir)
-    model = MTDNNModel.from_config(trained.get_config())
+    config = trained.get_config()
+    if dtype is not None:
+        backbone = config["backbone"]
+        backbone = {**backbone, "config": {**backbone["config"], "dtype": dtype}}
+        config = {**config, "backbone": backbone}
+    model = MTDNNModel.from_config(config)
     model.set_weights(trained.get_weights())
     return model, tokenizer
 

@@ -104,7 +104,7 @@ def test_split_articles(tmp_path):
     assert len(train_examples) + len(dev_examples) == 4449
     assert not {e.text_b for e in train_examples} & {e.text_b for e in dev_examples}
     with pytest.raises(ValueError, match="1 to 11"):
-        split_articles(source, 12, tmp_path)
+        split_articles(source, 12, tmp_path, overwrite=True)
 
 
 @pytest.fixture(scope="module")

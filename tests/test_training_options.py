@@ -136,10 +136,10 @@ def test_fit_with_mixed_float16_scales_the_loss(tiny_encoder_dir, small_glue, tm
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("precision", "float16", "precision must be one of"),
-        ("strategy", "parameter-server", "strategy must be one of"),
-        ("xla", "yes", "xla must be one of"),
-        ("gradient_accumulation_steps", 0, "at least 1"),
+        ("precision", "float16", "--precision: expected one of float32, "),
+        ("strategy", "parameter-server", "--strategy: expected one of auto, "),
+        ("xla", "yes", "--xla: expected one of auto, on, off, got 'yes'"),
+        ("gradient_accumulation_steps", 0, r"--gradient-accumulation-steps: expected a whole"),
     ],
 )
 def test_bad_options_are_refused(field, value, message):

@@ -9,9 +9,19 @@ import io
 import json
 import math
 import re
+import reprlib
 from pathlib import Path
 
 from mtdnn_keras.tasks.task_definition import ReaderSpec, TaskDefinition
+
+_SHORT = reprlib.Repr()  # values quoted in messages: short, and safe for deeply nested JSON
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_JSON_DEPTH = 100  # where a file too deep to parse is reported: where it passes this depth
+
+
+def _show(value) -> str:
+    return _SHORT.repr(value)
 
 
 class DataError(ValueError):
@@ -161,14 +171,20 @@ class ExampleReader:
             return _squad_example(fields, line, labeled, self.task.allow_no_answer)
         text_a = _text(fields, spec.text_a, "text_a")
         text_b = _text(fields, spec.text_b, "text_b") if spec.text_b is not None else None
-        example_id = str(fields.get(spec.id, "")).strip() if spec.id is not None else str(line)
         if spec.id is not None and spec.id not in fields:
             raise _RowError(spec.id, "missing field", "missing id")
+        if spec.id is not None and not _is_scalar(fields[spec.id]):
+            raise _RowError(
+                spec.id,
+                "bad id",
+                f"expected an id (text or a number), got {_show(fields[spec.id])}",
+            )
+        example_id = str(fields.get(spec.id, "")).strip() if spec.id is not None else str(line)
         label = None
         if labeled:
             if spec.label not in fields:
                 raise _RowError(spec.label, "missing field", "missing label")
-            value = _label_text(fields[spec.label])
+            value = _label_text(fields[spec.label], spec.label)
             if value in spec.skip_labels:
                 return None
             label = self._label(value, spec.label)
@@ -221,8 +237,17 @@ class _RowError(Exception):
         self.message = message
 
 
-def _label_text(value) -> str:
+def _is_scalar(value) -> bool:
+    """Text, or a number (a JSON file's numbers; not true, false or null)."""
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _label_text(value, field) -> str:
     """A label as written in a file; JSON's 1 and 1.0 both read as "1"."""
+    if not _is_scalar(value) and not isinstance(value, bool):
+        raise _RowError(
+            field, "bad label", f"expected a label value (text or a number), got {_show(value)}"
+        )
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
@@ -233,10 +258,23 @@ def _text(fields: dict, column, name: str) -> str:
         raise _RowError(column, "missing field", f"missing {name}")
     value = fields[column]
     if not isinstance(value, str):
-        raise _RowError(column, "text not a string", f"expected text, got {value!r}")
+        raise _RowError(column, "text not a string", f"expected text, got {_show(value)}")
     if not value.strip():
         raise _RowError(column, "empty text", f"empty {name}")
+    _check_unicode(value, column)
     return value.strip()
+
+
+def _check_unicode(value: str, field) -> None:
+    """JSON's `\\ud800` escapes can write half a character, which no tokenizer takes."""
+    surrogate = _SURROGATE.search(value)
+    if surrogate:
+        raise _RowError(
+            field,
+            "invalid text",
+            f"an unpaired surrogate (\\u{ord(surrogate.group()):04x}) at character "
+            f"{surrogate.start()}: not a Unicode character",
+        )
 
 
 class _TsvRows:
@@ -322,13 +360,13 @@ def _squad_fields(fields: dict, line: int, labeled: bool, allow_no_answer: bool)
     impossible = fields.get("is_impossible", False)
     if not isinstance(impossible, bool):
         raise _RowError(
-            "is_impossible", "bad answer", f"expected true or false, got {impossible!r}"
+            "is_impossible", "bad answer", f"expected true or false, got {_show(impossible)}"
         )
     answers = None
     if labeled:
         raw = fields.get("answers", [])
         if not isinstance(raw, list):
-            raise _RowError("answers", "bad answer", f"expected a list, got {raw!r}")
+            raise _RowError("answers", "bad answer", f"expected a list, got {_show(raw)}")
         if impossible and not allow_no_answer:
             raise _RowError(
                 "is_impossible", "bad answer", "unanswerable question in a task without no-answer"
@@ -342,7 +380,7 @@ def _squad_fields(fields: dict, line: int, labeled: bool, allow_no_answer: bool)
             field = f"answers[{i}]"
             if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
                 raise _RowError(
-                    field, "bad answer", f"expected {{text, answer_start}}, got {answer!r}"
+                    field, "bad answer", f"expected {{text, answer_start}}, got {_show(answer)}"
                 )
             start = answer.get("answer_start")
             text = answer["text"]
@@ -350,14 +388,20 @@ def _squad_fields(fields: dict, line: int, labeled: bool, allow_no_answer: bool)
                 raise _RowError(
                     field,
                     "bad answer",
-                    f"expected a text and an integer answer_start, got {answer!r}",
+                    f"expected a text and an integer answer_start, got {_show(answer)}",
+                )
+            if start < 0:  # a slice from a negative start would count from the end
+                raise _RowError(
+                    field,
+                    "answer not in context",
+                    f"answer_start {start} is negative: expected a character index of the context",
                 )
             if context[start : start + len(text)] != text:
                 raise _RowError(
                     field,
                     "answer not in context",
-                    f"answer {text!r} is not at character {start} of the context "
-                    f"(found {context[start : start + len(text)]!r})",
+                    f"answer {_show(text)} is not at character {start} of the context "
+                    f"(found {_show(context[start : start + len(text)])})",
                 )
             parsed.append(Answer(text, start))
         answers = tuple(parsed)
@@ -384,10 +428,7 @@ class _SquadRows:
 
     def __iter__(self):
         text = _decode_whole(self.path, self.raw)
-        try:
-            root = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise DataError(self.path, error.lineno, None, f"invalid JSON: {error.msg}") from None
+        root = _load_json_document(self.path, text)
         articles = root.get("data") if isinstance(root, dict) else None
         if not isinstance(articles, list):
             raise DataError(self.path, 1, "data", 'not a SQuAD file: expected {"data": [articles]}')
@@ -416,10 +457,57 @@ class _SquadRows:
                     if not isinstance(context, str) or not context.strip():
                         yield (
                             line,
-                            _RowError(f"{where}.context", "empty text", "empty or missing context"),
+                            _RowError(
+                                f"{where}.context",
+                                "empty text",
+                                f"expected the paragraph's text, got {_show(context)}",
+                            ),
                         )
                         continue
+                    try:
+                        _check_unicode(context, f"{where}.context")
+                    except _RowError as error:
+                        yield line, error
+                        continue
                     yield line, {**qa, "context": context, "_where": f"{where}.qas[{q}]"}
+
+
+def _load_json_document(path: Path, text: str):
+    """A whole JSON file's value; `DataError` with the line for any text json cannot read
+    (invalid, nested too deeply for the parser, a number of too many digits)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(path, error.lineno, None, f"invalid JSON: {error.msg}") from None
+    except RecursionError:
+        line = _deep_json_line(text)
+        raise DataError(path, line, None, _TOO_DEEP) from None
+    except ValueError:  # int(): more digits than Python converts
+        line = _long_number_line(text)
+        raise DataError(path, line, None, _TOO_LONG) from None
+
+
+_TOO_DEEP = f"JSON nested too deeply to read (more than {MAX_JSON_DEPTH} levels)"
+_TOO_LONG = "invalid JSON: a number with too many digits to read"
+
+
+def _deep_json_line(text: str) -> int | None:
+    """The line where a JSON text's nesting passes MAX_JSON_DEPTH (strings skipped)."""
+    depth = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return text.count("\n", 0, match.start()) + 1
+        elif token in "]}":
+            depth -= 1
+    return None
+
+
+def _long_number_line(text: str) -> int | None:
+    match = re.search(r"\d{4000,}", text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
 
 
 class _IdLines:
@@ -519,6 +607,12 @@ class _JsonRows:
                         None, "invalid JSON", f"invalid JSON: {error.msg} at column {error.colno}"
                     ),
                 )
+                continue
+            except RecursionError:
+                yield number, _RowError(None, "invalid JSON", _TOO_DEEP)
+                continue
+            except ValueError:  # int(): more digits than Python converts
+                yield number, _RowError(None, "invalid JSON", _TOO_LONG)
                 continue
             if not isinstance(record, dict):
                 yield number, _RowError(None, "invalid JSON", "expected a JSON object")

@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import reprlib
+import types
+import typing
 from pathlib import Path
 
 import yaml
@@ -25,7 +29,8 @@ import yaml
 from mtdnn_keras.experiments.domain_adaptation import RESULTS_FILE, AdaptConfig, adapt
 from mtdnn_keras.experiments.experiment_report import write_experiment_report
 from mtdnn_keras.experiments.isolated_run import run_isolated
-from mtdnn_keras.models.model_directory import CONFIG_FILE, write_json_atomically
+from mtdnn_keras.models.model_directory import CONFIG_FILE
+from mtdnn_keras.storage.atomic_writes import write_json_atomically
 from mtdnn_keras.training.training_config import TrainingConfig
 
 TRAINING_FIELDS = {field.name for field in dataclasses.fields(TrainingConfig)}
@@ -37,38 +42,275 @@ class ExperimentConfigError(ValueError):
 
 
 def load_experiment(path: str | Path) -> dict:
-    """The experiment file, checked: every training block names only `TrainingConfig` fields."""
+    """The experiment file, checked before anything runs: the type of every section, entry
+    and option; every training block as the `TrainingConfig` it becomes, every adaptation
+    entry as its `AdaptConfig` (with their own checks); and the refinements the other stages
+    name. A mistake is an `ExperimentConfigError` naming the file and the entry
+    (`refinements.a.epochs`) and what was expected."""
     path = Path(path)
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ExperimentConfigError(f"{path}: cannot read the experiment file: {error}") from None
-    if not isinstance(config, dict) or "output_dir" not in config:
-        raise ExperimentConfigError(f"{path}: expected a mapping with at least 'output_dir'")
-    known = {"title", "output_dir", "report", "defaults", "refinements", "single_task",
-             "adaptation", "notes"}  # fmt: skip
-    unknown = set(config) - known
-    if unknown:
-        raise ExperimentConfigError(f"{path}: unknown top-level keys {sorted(unknown)}")
-    for where, block in _training_blocks(config):
-        bad = set(block) - TRAINING_FIELDS
-        if bad:
-            raise ExperimentConfigError(
-                f"{path}, {where}: {sorted(bad)} are not training options "
-                f"(known: {', '.join(sorted(TRAINING_FIELDS))})"
-            )
-    for name, entry in (config.get("adaptation") or {}).items():
-        if entry.get("refinement") and entry["refinement"] not in (config.get("refinements") or {}):
-            raise ExperimentConfigError(
-                f"{path}, adaptation.{name}: refinement {entry['refinement']!r} is not defined"
-            )
-    single = config.get("single_task")
-    if single and single.get("refinement") not in (config.get("refinements") or {}):
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or error
         raise ExperimentConfigError(
-            f"{path}, single_task: refinement {single.get('refinement')!r} is not defined"
-        )
+            f"{where}: cannot read the experiment file: not valid YAML: {problem}"
+        ) from None
+    except OSError as error:
+        raise ExperimentConfigError(
+            f"{path}: cannot read the experiment file: {error.strerror or error}"
+        ) from None
+    except RecursionError:
+        raise ExperimentConfigError(
+            f"{path}: cannot read the experiment file: nested too deeply"
+        ) from None
+    except (ValueError, TypeError, OverflowError) as error:  # not UTF-8; 1e5000-digit ints
+        reason = str(error).split(";")[0]
+        raise ExperimentConfigError(f"{path}: cannot read the experiment file: {reason}") from None
+    _ExperimentCheck(path, config).run()
     config["_path"] = str(path)
     return config
+
+
+TOP_LEVEL_KEYS = ("title", "output_dir", "report", "defaults", "refinements", "single_task",
+                  "adaptation", "notes")  # fmt: skip
+SINGLE_TASK_KEYS = ("refinement", "seeds", "training")
+# adaptation entries: AdaptConfig's fields (output_dir is the sweep's folder) and a refinement
+ADAPT_KEYS = tuple(f.name for f in dataclasses.fields(AdaptConfig) if f.name != "output_dir")
+RESERVED_NAMES = ("single_task", "adaptation")  # folders of those stages beside the refinements
+_SHORT = reprlib.Repr()  # values quoted in messages: short, however large or deep
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
+
+
+class _ExperimentCheck:
+    """`load_experiment`'s checks of one parsed file."""
+
+    def __init__(self, path: Path, config):
+        self.path = path
+        self.config = config
+
+    def fail(self, where: str, message: str) -> ExperimentConfigError:
+        return ExperimentConfigError(f"{self.path}, {where}: {message}")
+
+    def run(self) -> None:
+        config = self.config
+        if not isinstance(config, dict) or "output_dir" not in config:
+            raise ExperimentConfigError(
+                f"{self.path}: expected a mapping with at least 'output_dir'"
+            )
+        unknown = sorted(str(key) for key in config if key not in TOP_LEVEL_KEYS)
+        if unknown:
+            raise ExperimentConfigError(f"{self.path}: unknown top-level keys {unknown}")
+        for key in ("title", "report", "notes"):
+            self.expect(key, config.get(key), str | None)
+        output_dir = config["output_dir"]
+        if not isinstance(output_dir, str) or not output_dir.strip():
+            raise self.fail("output_dir", f"expected a folder path, got {_show(output_dir)}")
+        defaults = self.mapping("defaults", config.get("defaults"), "training options")
+        self.options("defaults", defaults)
+        self.training("defaults", None, tasks=defaults.get("tasks", "-"), output_dir=output_dir)
+        refinements = self.mapping("refinements", config.get("refinements"), "runs by name")
+        for name, block in refinements.items():
+            where = f"refinements.{name}"
+            self.name("refinements", name)
+            if name in RESERVED_NAMES:
+                raise self.fail(where, f"'{name}' is the folder of that stage: use another name")
+            block = self.mapping(where, block, "training options")
+            self.options(where, block)
+            if "tasks" not in {**defaults, **block}:
+                raise self.fail(where, "no 'tasks': name the run's tasks here or in 'defaults'")
+            self.training(where, block, output_dir=str(Path(output_dir) / name))
+        self.single_task(refinements, output_dir)
+        self.adaptation(refinements, output_dir)
+
+    def single_task(self, refinements: dict, output_dir: str) -> None:
+        single = self.config.get("single_task")
+        if single is None or single == {}:
+            return
+        if not isinstance(single, dict):
+            raise self.fail(
+                "single_task",
+                f"expected a mapping of {', '.join(SINGLE_TASK_KEYS)}, got {_show(single)}",
+            )
+        for key in single:
+            if key not in SINGLE_TASK_KEYS:
+                raise self.fail(
+                    f"single_task.{key}", f"unknown key; expected {', '.join(SINGLE_TASK_KEYS)}"
+                )
+        refinement = single.get("refinement")
+        if not isinstance(refinement, str) or refinement not in refinements:
+            raise self.fail("single_task", f"refinement {_show(refinement)} is not defined")
+        seeds = single.get("seeds")
+        if not isinstance(seeds, dict) or not seeds:
+            raise self.fail(
+                "single_task.seeds",
+                f"expected a mapping of task name to a list of seeds ({{rte: [0, 1, 2]}}), "
+                f"got {_show(seeds)}",
+            )
+        for task, task_seeds in seeds.items():
+            self.name("single_task.seeds", task)
+            self.expect(f"single_task.seeds.{task}", task_seeds, list[int])
+            if not task_seeds:
+                raise self.fail(f"single_task.seeds.{task}", "expected at least one seed")
+        block = self.mapping("single_task.training", single.get("training"), "training options")
+        self.options("single_task.training", block)
+        for task, task_seeds in seeds.items():
+            for seed in task_seeds:
+                self.training(
+                    f"single_task (task {task}, seed {seed})",
+                    block,
+                    tasks=task,
+                    output_dir=str(Path(output_dir) / "single_task"),
+                    seed=seed,
+                    init_model=str(Path(output_dir) / refinement),
+                    save_model=False,
+                )
+
+    def adaptation(self, refinements: dict, output_dir: str) -> None:
+        sweeps = self.mapping("adaptation", self.config.get("adaptation"), "sweeps by name")
+        hints = typing.get_type_hints(AdaptConfig)
+        for name, entry in sweeps.items():
+            where = f"adaptation.{name}"
+            self.name("adaptation", name)
+            entry = self.mapping(where, entry, f"{', '.join(ADAPT_KEYS)}, refinement")
+            for key, value in entry.items():
+                if key == "refinement":
+                    if value is not None and (
+                        not isinstance(value, str) or value not in refinements
+                    ):
+                        raise self.fail(where, f"refinement {_show(value)} is not defined")
+                elif key not in ADAPT_KEYS:
+                    raise self.fail(
+                        f"{where}.{key}",
+                        f"unknown key; expected {', '.join(ADAPT_KEYS)} or refinement",
+                    )
+                elif key != "training" and not (key == "starts" and value is None):
+                    self.expect(f"{where}.{key}", value, hints[key])
+            for key in ("task", "fractions"):
+                if key not in entry:
+                    raise self.fail(where, f"'{key}' is required")
+            block = self.mapping(f"{where}.training", entry.get("training"), "training options")
+            self.options(f"{where}.training", block)
+            folder = str(Path(output_dir) / "adaptation" / name)
+            training = self.training(
+                f"{where}.training", block, tasks=entry["task"], output_dir=folder
+            )
+            starts = dict(entry.get("starts") or {})
+            if entry.get("refinement"):
+                starts[f"MT-DNN refined ({entry['refinement']})"] = (
+                    f"model:{Path(output_dir) / entry['refinement']}"
+                )
+            rest = {k: v for k, v in entry.items() if k not in ("refinement", "starts", "training")}
+            try:
+                AdaptConfig(output_dir=folder, starts=starts, training=training, **rest)
+            except (TypeError, ValueError) as error:
+                raise self.fail(where, str(error)) from None
+
+    def mapping(self, where: str, value, what: str) -> dict:
+        """A section that is a mapping (null or absent: empty)."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected a mapping ({what}), got {_show(value)}")
+        return value
+
+    def name(self, section: str, name) -> None:
+        """A name that is also a folder name."""
+        if (
+            not isinstance(name, str)
+            or not name.strip()
+            or name in (".", "..")
+            or any(c in name for c in "/\\")
+        ):
+            raise self.fail(section, f"expected names usable as folder names, got {_show(name)}")
+
+    def options(self, where: str, block: dict) -> None:
+        """Training options: known names, each of its `TrainingConfig` type."""
+        bad = sorted(str(key) for key in block if key not in TRAINING_FIELDS)
+        if bad:
+            raise self.fail(
+                where,
+                f"{bad} are not training options (known: {', '.join(sorted(TRAINING_FIELDS))})",
+            )
+        for key, value in block.items():
+            self.expect(f"{where}.{key}", value, _TRAINING_HINTS[key])
+
+    def training(self, where: str, block: dict | None, **fields) -> TrainingConfig:
+        """The `TrainingConfig` a run of the block gets, with its own checks."""
+        try:
+            return _training(self.config, block, **fields)
+        except (TypeError, ValueError) as error:
+            raise self.fail(where, str(error)) from None
+
+    def expect(self, where: str, value, hint) -> None:
+        if _fits(value, hint):
+            return
+        message = f"expected {_expected(hint)}, got {_show(value)}"
+        if isinstance(value, str) and _fits(1.5, hint) and _is_number_text(value):
+            message += f" (YAML reads {value} as text: write it with a dot, as 5.0e-5)"
+        raise self.fail(where, message)
+
+
+def _show(value) -> str:
+    return _SHORT.repr(value)
+
+
+def _is_number_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _fits(value, hint) -> bool:
+    """Whether a YAML value has a type annotation's type (as `TrainingConfig`'s fields)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        try:
+            return math.isfinite(value)
+        except OverflowError:  # an integer too large for a float
+            return False
+    if hint is str:
+        return isinstance(value, str)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            _fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items()
+        )
+    if origin is list:
+        return isinstance(value, list) and all(_fits(item, args[0]) for item in value)
+    return True  # a type these checks do not know: the dataclass's own checks decide
+
+
+def _expected(hint) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_expected(arg) for arg in args)
+    if origin is dict:
+        return f"a mapping of {_expected(args[0])} to {_expected(args[1])}"
+    if origin is list:
+        return f"a list, each {_expected(args[0])}"
+    return {
+        type(None): "null",
+        bool: "true or false",
+        int: "a whole number",
+        float: "a finite number",
+        str: "text",
+    }.get(hint, str(hint))
+
+
+_TRAINING_HINTS = typing.get_type_hints(TrainingConfig)
 
 
 STAGES = ("refinements", "single_task", "adaptation")
@@ -202,7 +444,8 @@ def _run_adaptation(config: dict, name: str) -> None:
 
 
 def _fit(training: TrainingConfig) -> None:
-    run_isolated(_fit_and_record, training)
+    # the experiment's own folder, of a run that did not end (no run.json): start it anew
+    run_isolated(_fit_and_record, dataclasses.replace(training, overwrite=True, resume=False))
 
 
 def _fit_and_record(training: TrainingConfig) -> None:
@@ -220,23 +463,13 @@ def _check_same(folder: Path, training: TrainingConfig) -> None:
     """A finished run is reused only if it was made with the same options."""
     saved = _read_json(folder / CONFIG_FILE)
     wanted = dataclasses.asdict(training)
-    ignored = {"output_dir", "verbose"}
+    ignored = {"output_dir", "verbose", "overwrite", "resume"}
     differ = [k for k in wanted if k not in ignored and k in saved and saved[k] != wanted[k]]
     if differ:
         raise ExperimentConfigError(
             f"{folder} was trained with other options ({', '.join(differ)}); "
             "delete it or give the stage another name"
         )
-
-
-def _training_blocks(config: dict):
-    yield "defaults", config.get("defaults") or {}
-    for name, block in (config.get("refinements") or {}).items():
-        yield f"refinements.{name}", block or {}
-    if config.get("single_task"):
-        yield "single_task.training", config["single_task"].get("training") or {}
-    for name, entry in (config.get("adaptation") or {}).items():
-        yield f"adaptation.{name}.training", entry.get("training") or {}
 
 
 def _read_json(path: Path):

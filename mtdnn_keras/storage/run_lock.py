@@ -21,6 +21,31 @@ class FolderInUseError(RuntimeError):
     """Another process is writing to the folder."""
 
 
+def check_not_held(folder: str | Path) -> None:
+    """Raises `FolderInUseError` naming the holder if another process holds `folder` (a
+    look that takes nothing: the lock, if free, is let go at once)."""
+    path = Path(folder) / LOCK_FILE
+    if holds(folder) or not path.is_file():
+        return
+    try:
+        handle = open(path, encoding="utf-8")  # noqa: SIM115
+    except OSError:
+        return  # unreadable: `hold_folder` will say
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise _in_use(folder, handle.read()) from None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _in_use(folder, holder_text: str) -> FolderInUseError:
+    return FolderInUseError(
+        f"{folder} is in use by another run ({_describe(holder_text)}); wait for it to end "
+        "or choose another folder"
+    )
+
+
 def holds(folder: str | Path) -> bool:
     """Whether this process holds `folder`."""
     return Path(folder).resolve() in _held
@@ -47,12 +72,9 @@ def hold_folder(folder: str | Path) -> Iterator[Path]:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.seek(0)
-        holder = _describe(handle.read())
+        error = _in_use(folder, handle.read())
         handle.close()
-        raise FolderInUseError(
-            f"{folder} is in use by another run ({holder}); wait for it to end or choose "
-            "another folder"
-        ) from None
+        raise error from None
     handle.seek(0)
     handle.truncate()
     holder = {

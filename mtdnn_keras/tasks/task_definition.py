@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import reprlib
 from typing import Any
 
 TASK_TYPES = ("classification", "regression", "ranking", "span", "multiple_choice")
@@ -24,6 +26,27 @@ SPAN_FIELDS = (
     "null_score_threshold",
 )
 SPLITS = ("train", "dev", "test")
+
+
+_SHORT = reprlib.Repr()  # values quoted in messages: short, however large or deep
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
+
+
+def _show(value: Any) -> str:
+    return _SHORT.repr(value)
+
+
+def _finite(value: Any) -> bool:
+    """A number that is not NaN, infinite or too large for a float."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _is_label(value: Any) -> bool:
+    """A label value: text or a number (not true/false, null, a list or a mapping)."""
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
 class TaskDefinitionError(ValueError):
@@ -204,7 +227,7 @@ class _TaskParser:
 
     def parse(self) -> TaskDefinition:
         if not isinstance(self.data, dict):
-            raise self.fail("(task)", f"expected a mapping of fields, got {self.data!r}")
+            raise self.fail("(task)", f"expected a mapping of fields, got {_show(self.data)}")
         known = {f.name for f in dataclasses.fields(TaskDefinition)} - {"name"}
         for key in self.data:
             if key not in known:
@@ -215,12 +238,14 @@ class _TaskParser:
             raise self.fail("name", "a task name is letters, digits, '_' and '-' only")
         task_type = self.data.get("type")
         if task_type not in TASK_TYPES:
-            raise self.fail("type", f"expected one of {', '.join(TASK_TYPES)}, got {task_type!r}")
+            raise self.fail(
+                "type", f"expected one of {', '.join(TASK_TYPES)}, got {_show(task_type)}"
+            )
         labels = self._labels(task_type)
         metrics = self._metrics(task_type)
         head = self.data.get("head", "linear")
         if head not in HEADS:
-            raise self.fail("head", f"expected one of {', '.join(HEADS)}, got {head!r}")
+            raise self.fail("head", f"expected one of {', '.join(HEADS)}, got {_show(head)}")
         reader = self._reader("reader", self.data.get("reader"), base=None)
         if head == "san" and (task_type != "classification" or reader.text_b is None):
             raise self.fail("head", "the SAN head is for pairwise classification tasks only")
@@ -245,13 +270,13 @@ class _TaskParser:
         max_seq_length = self.data.get("max_seq_length", 128)
         if not isinstance(max_seq_length, int) or not 8 <= max_seq_length <= 512:
             raise self.fail(
-                "max_seq_length", f"expected an integer in [8, 512], got {max_seq_length!r}"
+                "max_seq_length", f"expected an integer in [8, 512], got {_show(max_seq_length)}"
             )
         score_range = self._score_range(task_type)
         positive_label, group_size, gamma = self._ranking(task_type, labels)
         glue_name = self.data.get("glue_name")
         if glue_name is not None and not isinstance(glue_name, str):
-            raise self.fail("glue_name", f"expected a string, got {glue_name!r}")
+            raise self.fail("glue_name", f"expected a string, got {_show(glue_name)}")
         span = self._span(task_type, max_seq_length)
         return TaskDefinition(
             name=str(self.name),
@@ -288,7 +313,16 @@ class _TaskParser:
                 )
             return ()
         if not isinstance(labels, (list, tuple)) or len(labels) < 2:
-            raise self.fail("labels", f"expected a list of at least 2 label values, got {labels!r}")
+            raise self.fail(
+                "labels", f"expected a list of at least 2 label values, got {_show(labels)}"
+            )
+        for label in labels:
+            if not _is_label(label):
+                raise self.fail(
+                    "labels",
+                    f"expected label values (text or numbers), got {_show(label)}; quote "
+                    "values that YAML reads otherwise (yes, no, true, false, null, ~)",
+                )
         labels = tuple(str(label) for label in labels)
         if len(set(labels)) != len(labels):
             raise self.fail("labels", f"labels must be distinct, got {list(labels)}")
@@ -300,7 +334,7 @@ class _TaskParser:
         if metrics is None:
             return allowed if task_type in ("regression", "span") else allowed[:1]
         if not isinstance(metrics, (list, tuple)) or not metrics:
-            raise self.fail("metrics", f"expected a non-empty list, got {metrics!r}")
+            raise self.fail("metrics", f"expected a non-empty list, got {_show(metrics)}")
         for metric in metrics:
             if (
                 metric == "f1"
@@ -312,7 +346,8 @@ class _TaskParser:
                 )
             if metric not in allowed:
                 raise self.fail(
-                    "metrics", f"{metric!r} is not a {task_type} metric; use {', '.join(allowed)}"
+                    "metrics",
+                    f"{_show(metric)} is not a {task_type} metric; use {', '.join(allowed)}",
                 )
         return tuple(metrics)
 
@@ -331,7 +366,7 @@ class _TaskParser:
         ):
             value = self.data.get(field, TaskDefinition.__dataclass_fields__[field].default)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise self.fail(field, f"expected an integer >= {low}, got {value!r}")
+                raise self.fail(field, f"expected an integer >= {low}, got {_show(value)}")
             values[field] = value
         if values["max_query_length"] + 3 >= max_seq_length:
             raise self.fail(
@@ -341,21 +376,21 @@ class _TaskParser:
             )
         allow = self.data.get("allow_no_answer", True)
         if not isinstance(allow, bool):
-            raise self.fail("allow_no_answer", f"expected true or false, got {allow!r}")
+            raise self.fail("allow_no_answer", f"expected true or false, got {_show(allow)}")
         values["allow_no_answer"] = allow
         values["null_score_threshold"] = self._number("null_score_threshold", 0.0)
         return values
 
     def _number(self, field: str, default: float) -> float:
         value = self.data.get(field, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(field, f"expected a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+            raise self.fail(field, f"expected a finite number, got {_show(value)}")
         return float(value)
 
     def _reader(self, field: str, value: Any, base: ReaderSpec | None) -> ReaderSpec:
         if not isinstance(value, dict):
             raise self.fail(
-                field, f"expected a mapping (format, header, text_a, ...), got {value!r}"
+                field, f"expected a mapping (format, header, text_a, ...), got {_show(value)}"
             )
         known = {f.name for f in dataclasses.fields(ReaderSpec)}
         for key in value:
@@ -370,7 +405,12 @@ class _TaskParser:
         fmt = merged.get("format", "tsv")
         if fmt not in READER_FORMATS:
             raise self.fail(
-                f"{field}.format", f"expected one of {', '.join(READER_FORMATS)}, got {fmt!r}"
+                f"{field}.format",
+                f"expected one of {', '.join(READER_FORMATS)}, got {_show(fmt)}",
+            )
+        if not isinstance(merged.get("header", True), bool):
+            raise self.fail(
+                f"{field}.header", f"expected true or false, got {_show(merged['header'])}"
             )
         if fmt == "squad":
             named = [k for k in ("text_a", "text_b", "label", "id", "choices") if value.get(k)]
@@ -384,7 +424,7 @@ class _TaskParser:
             raise self.fail(f"{field}.text_a", "required: the column of the first text")
         choices = merged.get("choices", ())
         if not isinstance(choices, (list, tuple)):
-            raise self.fail(f"{field}.choices", f"expected a list of columns, got {choices!r}")
+            raise self.fail(f"{field}.choices", f"expected a list of columns, got {_show(choices)}")
         merged["choices"] = tuple(choices)
         for key, column in [
             *((k, merged.get(k)) for k in ("text_a", "text_b", "label", "id")),
@@ -394,7 +434,7 @@ class _TaskParser:
                 continue
             if isinstance(column, bool) or not isinstance(column, (str, int)):
                 raise self.fail(
-                    f"{field}.{key}", f"expected a column name or index, got {column!r}"
+                    f"{field}.{key}", f"expected a column name or index, got {_show(column)}"
                 )
             if fmt in ("jsonl", "csv") and isinstance(column, int):
                 raise self.fail(f"{field}.{key}", f"a {fmt} reader names fields by key, not index")
@@ -406,22 +446,28 @@ class _TaskParser:
                 )
         skip = merged.get("skip_labels", ())
         if not isinstance(skip, (list, tuple)):
-            raise self.fail(f"{field}.skip_labels", f"expected a list, got {skip!r}")
+            raise self.fail(f"{field}.skip_labels", f"expected a list, got {_show(skip)}")
+        for label in skip:
+            if not _is_label(label):
+                raise self.fail(
+                    f"{field}.skip_labels", f"expected label values, got {_show(label)}"
+                )
         merged["skip_labels"] = tuple(str(s) for s in skip)
-        merged["header"] = bool(merged.get("header", True))
         return ReaderSpec(**merged)
 
     def _paths(self, field: str, allowed: tuple[str, ...] | None) -> dict[str, str]:
         value = self.data.get(field, {})
         if not isinstance(value, dict):
-            raise self.fail(field, f"expected a mapping of split to path, got {value!r}")
+            raise self.fail(field, f"expected a mapping of split to path, got {_show(value)}")
         for key, path in value.items():
+            if not isinstance(key, str) or not key:
+                raise self.fail(f"{field}.{key}", f"expected a name as the key, got {_show(key)}")
             if allowed is not None and key not in allowed:
                 raise self.fail(
                     f"{field}.{key}", f"unknown split; expected one of {', '.join(allowed)}"
                 )
             if not isinstance(path, str) or not path:
-                raise self.fail(f"{field}.{key}", f"expected a file path, got {path!r}")
+                raise self.fail(f"{field}.{key}", f"expected a file path, got {_show(path)}")
         return {str(k): v for k, v in value.items()}
 
     def _score_range(self, task_type: str) -> tuple[float, float] | None:
@@ -433,10 +479,15 @@ class _TaskParser:
         if (
             not isinstance(value, (list, tuple))
             or len(value) != 2
-            or not all(isinstance(v, (int, float)) for v in value)
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v)
+                for v in value
+            )
             or value[0] >= value[1]
         ):
-            raise self.fail("score_range", f"expected [low, high] with low < high, got {value!r}")
+            raise self.fail(
+                "score_range", f"expected [low, high] with low < high, got {_show(value)}"
+            )
         return (float(value[0]), float(value[1]))
 
     def _ranking(self, task_type: str, labels: tuple[str, ...]) -> tuple[str | None, int, float]:
@@ -449,11 +500,12 @@ class _TaskParser:
         positive = self.data.get("positive_label")
         if positive is None or str(positive) not in labels:
             raise self.fail(
-                "positive_label", f"expected one of the labels {list(labels)}, got {positive!r}"
+                "positive_label",
+                f"expected one of the labels {list(labels)}, got {_show(positive)}",
             )
         group_size = self.data.get("group_size", 2)
         if not isinstance(group_size, int) or group_size < 2:
-            raise self.fail("group_size", f"expected an integer >= 2, got {group_size!r}")
+            raise self.fail("group_size", f"expected an integer >= 2, got {_show(group_size)}")
         gamma = self._number("ranking_gamma", 1.0)
         if gamma <= 0:
             raise self.fail("ranking_gamma", f"expected a positive number, got {gamma}")

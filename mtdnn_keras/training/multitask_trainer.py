@@ -34,7 +34,11 @@ from mtdnn_keras.tasks.task_registry import TaskRegistry
 from mtdnn_keras.training.evaluation_callback import EvaluationCallback
 from mtdnn_keras.training.evaluator import EvalSet, Evaluator, format_table
 from mtdnn_keras.training.non_finite_loss_guard import NonFiniteLossGuard
-from mtdnn_keras.training.run_folder import check_free_space, claim_run_folder
+from mtdnn_keras.training.run_folder import (
+    check_free_space,
+    check_run_folder,
+    claim_run_folder,
+)
 from mtdnn_keras.training.starting_point import StartingPoint
 from mtdnn_keras.training.training_checkpoint import (
     TrainingCheckpoint,
@@ -110,11 +114,7 @@ def fit(config: TrainingConfig) -> FitResult:
     MixingStrategy.parse(config.mixing)  # a bad string fails before any loading
     tasks = resolve_tasks(config.tasks, config.task_file, config.max_seq_length)
     config.check_task_names([task.name for task in tasks])
-    with claim_run_folder(config):
-        return _fit(config, tasks, started)
-
-
-def _fit(config: TrainingConfig, tasks: list[TaskDefinition], started: float) -> FitResult:
+    check_run_folder(config)  # before anything is loaded; `train` then holds the folder
     train_paths = {
         t.name: split_path(t, "train", config.data_dir, config.train_files.get(t.name))
         for t in tasks

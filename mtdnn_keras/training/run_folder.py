@@ -9,39 +9,50 @@ from pathlib import Path
 
 from mtdnn_keras.models.model_directory import MODEL_FILE
 from mtdnn_keras.storage.output_guard import check_output
-from mtdnn_keras.storage.run_lock import LOCK_FILE, hold_folder, holds
+from mtdnn_keras.storage.run_lock import LOCK_FILE, check_not_held, hold_folder, holds
 from mtdnn_keras.training.training_checkpoint import checkpoint_files, checkpoint_step
+
+
+def check_run_folder(config) -> None:
+    """Checks, writing nothing, that the run may write to `config.output_dir`: the folder is
+    new or empty, or `config.overwrite` says to start anew in it, or `config.resume`
+    continues the run whose checkpoint it holds; and it is not, and does not hold, the
+    folder of `config.init_model`."""
+    folder = Path(config.output_dir)
+    check_not_held(folder)  # first: a live run is the reason its folder is not empty
+    check_output(
+        folder,
+        overwrite=config.overwrite or config.resume,
+        protected=[config.init_model] if config.init_model else [],
+        option="--output-dir",
+        ignored=(LOCK_FILE,),
+    )
+    if config.resume:
+        checkpoint_step(folder)
 
 
 @contextlib.contextmanager
 def claim_run_folder(config) -> Iterator[Path]:
-    """Holds `config.output_dir` for the run while the block runs, after checking that the
-    run may write there: the folder is new or empty, or `config.overwrite` says to start
-    anew in it, or `config.resume` continues the run whose checkpoint it holds; never the
-    folder of `config.init_model`; writable; and not held by another run (`FolderInUseError`
-    names the holder). A process that holds it already (`fit` calling `train`) re-enters."""
+    """Holds `config.output_dir` for the run while the block runs, after `check_run_folder`
+    and checking that it is writable and not held by another run (`FolderInUseError` names
+    the holder). A process that holds it already re-enters. A folder it made that the run
+    left empty is removed."""
     folder = Path(config.output_dir)
     if holds(folder):
         with hold_folder(folder):
             yield folder
         return
-
-    def check():
-        check_output(
-            folder,
-            overwrite=config.overwrite or config.resume,
-            protected=[config.init_model] if config.init_model else [],
-            option="--output-dir",
-            ignored=(LOCK_FILE,),
-        )
-        if config.resume:
-            checkpoint_step(folder)
-
-    check()
+    check_run_folder(config)
+    created = not folder.exists()
     _check_writable(folder)
-    with hold_folder(folder):
-        check()  # again: another run may have written and ended since the first look
-        yield folder
+    try:
+        with hold_folder(folder):
+            check_run_folder(config)  # again: another run may have written and ended since
+            yield folder
+    finally:
+        if created and [entry.name for entry in folder.iterdir()] == [LOCK_FILE]:
+            (folder / LOCK_FILE).unlink()
+            folder.rmdir()
 
 
 def _check_writable(folder: Path) -> None:

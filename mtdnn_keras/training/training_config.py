@@ -113,7 +113,7 @@ CHECKS = {
     "padding": _one_of(PADDINGS),
     "pooling": _one_of(POOLINGS),
     "optimizer": _one_of(OPTIMIZERS),
-    "learning_rate": _real(0.0, low_open=True),
+    "learning_rate": _real(0.0),  # 0 trains nothing, as a baseline may want
     "warmup_fraction": _real(0.0, 1.0),
     "weight_decay": _real(0.0),
     "clipnorm": _real(0.0, low_open=True),
