@@ -7,9 +7,6 @@ import dataclasses
 import json
 import os
 import sys
-import tempfile
-import time
-import traceback
 from pathlib import Path
 
 from mtdnn_keras.training.training_config import PRECISIONS, STRATEGIES, XLA_MODES
@@ -333,72 +330,35 @@ def main(argv: list[str] | None = None) -> int:
     one line naming a log with its traceback, exit 1. Never a traceback on the console."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    from mtdnn_keras.error_report import (
+        InternalError,
+        is_users_error,
+        log_internal_error,
+        one_line,
+    )
+
     try:
         return _run(args)
     except KeyboardInterrupt:
-        hint = " (continue it with the same command and --resume)" if _resumable(args) else ""
+        hint = " (continue it with the same options and --resume)" if _resumable(args) else ""
         print(f"\ninterrupted{hint}", file=sys.stderr)
         return 130
-    except (OSError, ValueError, RuntimeError) as error:  # every user-facing error class
-        if not _is_users_error(error):
-            return _internal_error(error)
-        print(f"error: {_one_line(error)}", file=sys.stderr)
-        return 2
     except Exception as error:
-        return _internal_error(error)
+        if isinstance(error, InternalError):  # logged where it happened (a sweep's process)
+            print(f"internal error: {error}", file=sys.stderr)
+            return 1
+        if not is_users_error(error):
+            print(f"internal error: {log_internal_error(error)}", file=sys.stderr)
+            return 1
+        print(f"error: {one_line(error)}", file=sys.stderr)
+        return 2
 
 
 def _resumable(args) -> bool:
-    return args.command in ("fit", "finetune") and getattr(args, "checkpoint_every", 0) != 0
-
-
-def _is_users_error(error: Exception) -> bool:
-    """The package's own error classes, errors it raises itself, and the system's file
-    errors; not a ValueError or RuntimeError from inside TensorFlow, Keras or another
-    library, which is an internal error."""
-    if type(error).__module__.split(".")[0] == "mtdnn_keras" or isinstance(error, OSError):
-        return True
-    frames = traceback.extract_tb(error.__traceback__)
-    return bool(frames) and any(
-        Path(frames[-1].filename).resolve().is_relative_to(root) for root in _package_roots()
-    )
-
-
-def _package_roots() -> list[Path]:
-    import mtdnn_keras.export
-
-    import mtdnn_keras
-
-    return [
-        Path(mtdnn_keras.__file__).resolve().parent,
-        Path(__file__).resolve().parent,
-        *(Path(path).resolve() for path in mtdnn_keras.export.__path__),
-    ]
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
-
-
-def _internal_error(error: Exception) -> int:
-    """Writes the traceback to a new log file and names it in one line."""
-    text = "".join(traceback.format_exception(error))
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mtdnn-keras"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, path = tempfile.mkstemp(
-            dir=folder, prefix=time.strftime("error-%Y%m%d-%H%M%S-"), suffix=".log"
-        )
-    except OSError:
-        handle, path = tempfile.mkstemp(prefix="mtdnn-keras-error-", suffix=".log")
-    with os.fdopen(handle, "w", encoding="utf-8") as log:
-        log.write(f"mtdnn-keras {' '.join(sys.argv[1:])}\n{text}")
-    print(
-        f"internal error: {type(error).__name__}: {_one_line(error)[:300]} "
-        f"(traceback in {path}; please report it)",
-        file=sys.stderr,
-    )
-    return 1
+    """Whether an interrupted `fit`/`finetune` left a checkpoint to continue from."""
+    return args.command in ("fit", "finetune") and (
+        Path(args.output_dir) / "checkpoint" / "step.json"
+    ).is_file()
 
 
 def _check_export_options(args) -> None:

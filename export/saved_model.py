@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import keras
@@ -64,8 +65,11 @@ def export_saved_model(
     name = name or Path(model_dir).resolve().name
     if version < 1:
         raise ValueError(f"a TF Serving version is a positive integer, got {version}")
-    if not name or name in (".", "..") or "/" in name or "\\" in name:
-        raise ValueError(f"--name {name!r}: a served model's name is one folder name")
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", name or ""):
+        raise ValueError(
+            f"--name {name!r}: a served model's name is letters, digits, '.', '_' and '-' "
+            "(a folder name TF Serving's models.config can hold)"
+        )
     target = check_output(
         Path(output) / name / str(version),
         overwrite=overwrite,

@@ -542,6 +542,8 @@ class _CsvRows:
             columns = next(reader)
         except StopIteration:
             return
+        except csv.Error as error:
+            raise DataError(self.path, 1, None, f"unreadable CSV header: {error}") from None
         needed = [
             c
             for c in (

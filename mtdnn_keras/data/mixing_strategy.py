@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 STRATEGIES = ("proportional", "uniform", "temperature", "weights")
 
@@ -46,8 +47,8 @@ class MixingStrategy:
                 raise ValueError(
                     f"mixing 'temperature:T' needs a number T, got {argument!r}"
                 ) from None
-            if temperature <= 0:
-                raise ValueError(f"mixing temperature must be positive, got {temperature}")
+            if not 1e-3 <= temperature <= 1e3:  # beyond, batch counts' powers overflow
+                raise ValueError(f"mixing temperature must be in [0.001, 1000], got {temperature}")
             return cls(kind, temperature=temperature)
         if kind == "weights":
             pairs = []
@@ -59,8 +60,10 @@ class MixingStrategy:
                     raise ValueError(
                         f"mixing weight for {name!r} is not a number: {value!r}"
                     ) from None
-                if weight < 0:
-                    raise ValueError(f"mixing weight for {name!r} is negative: {weight}")
+                if not math.isfinite(weight) or weight < 0:
+                    raise ValueError(
+                        f"mixing weight for {name!r} must be a finite number >= 0, got {weight}"
+                    )
                 pairs.append((name.strip(), weight))
             if not pairs or sum(w for _, w in pairs) <= 0:
                 raise ValueError("mixing 'weights:' needs task=weight pairs with a positive sum")

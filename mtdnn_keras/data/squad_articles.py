@@ -37,12 +37,14 @@ def split_articles(
         raise ValueError(
             f"{path} has {len(articles)} articles: --train-articles must be 1 to {len(articles) - 1}"
         )
-    for target, part in zip(targets, (articles[:train_articles], articles[train_articles:])):
+    texts = []  # both made whole before either is written: the pair is written together
+    for part in (articles[:train_articles], articles[train_articles:]):
         try:
-            text = json.dumps(
-                {"version": root.get("version", ""), "data": part}, ensure_ascii=False
-            )
-        except (RecursionError, ValueError) as error:  # nested too deeply to write back
+            text = json.dumps({"version": root.get("version", ""), "data": part}, ensure_ascii=False)
+            text.encode("utf-8")
+        except (RecursionError, ValueError) as error:  # too deep; a lone surrogate
             raise DataError(path, None, None, f"cannot write its articles back: {error}") from None
+        texts.append(text)
+    for target, text in zip(targets, texts):
         write_text_atomically(text, target)
     return targets[0], targets[1]

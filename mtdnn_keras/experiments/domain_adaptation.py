@@ -27,6 +27,7 @@ from mtdnn_keras.storage.run_lock import LOCK_FILE, check_not_held, hold_folder
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 from mtdnn_keras.training.evaluator import EvalSet
 from mtdnn_keras.training.multitask_trainer import load_eval_sets, resolve_tasks, train
+from mtdnn_keras.training.run_folder import changed_options
 from mtdnn_keras.training.starting_point import StartingPoint
 from mtdnn_keras.training.training_config import TrainingConfig
 
@@ -72,6 +73,12 @@ class AdaptConfig:
         for fraction in self.fractions:
             if not 0 < fraction <= 1:
                 raise ValueError(f"fraction {fraction} is not in (0, 1]")
+        for what, names in (
+            ("--fractions", [f"{fraction:g}" for fraction in self.fractions]),
+            ("starting points' folder names", [_slug(name) for name in self.starts]),
+        ):
+            if len(set(names)) != len(names):  # one folder would serve two of them
+                raise ValueError(f"{what} repeat one another: {', '.join(names)}")
         if isinstance(self.seeds, bool) or not (
             (isinstance(self.seeds, int) and self.seeds >= 1)
             or (
@@ -118,7 +125,10 @@ def split_holdout(examples: list, count: int, seed: int) -> tuple[list, list]:
 def load_adaptation_data(config: AdaptConfig) -> tuple[TaskDefinition, list, EvalSet]:
     """The task (with a linear head, as in the paper), its training pool and evaluation set."""
     training = config.training
-    (task,) = resolve_tasks(config.task, training.task_file, training.max_seq_length)
+    tasks = resolve_tasks(config.task, training.task_file, training.max_seq_length)
+    if len(tasks) != 1:
+        raise ValueError(f"--task names one task; {config.task!r} is {len(tasks)} tasks")
+    (task,) = tasks
     task = dataclasses.replace(task, head="linear")
     train_path = split_path(task, "train", training.data_dir, training.train_files.get(task.name))
     check_files_exist({f"{task.name} train": train_path})
@@ -170,18 +180,18 @@ def _adapt(config: AdaptConfig, output_dir: Path) -> list[dict]:
                     output_dir / "runs" / _slug(name) / f"fraction-{fraction:g}" / f"seed-{seed}"
                 )
                 metrics_path = run_dir / "metrics.json"
-                if not metrics_path.is_file():
-                    run_config = dataclasses.replace(
-                        config.training,
-                        tasks=task.name,
-                        output_dir=str(run_dir),
-                        seed=seed,
-                        selection="last",
-                        save_model=False,
-                        resume=False,
-                        overwrite=True,  # the sweep's own folder, of a run that did not end
-                        **_start_fields(spec),
-                    )
+                run_config = dataclasses.replace(
+                    config.training,
+                    tasks=task.name,
+                    output_dir=str(run_dir),
+                    seed=seed,
+                    selection="last",
+                    save_model=False,
+                    resume=False,
+                    overwrite=True,  # the sweep's own folder: a run that did not end, or anew
+                    **_start_fields(spec),
+                )
+                if not _finished(run_dir, run_config, config.training.overwrite):
                     sample = sample_fraction(pool, fraction, seed)
                     run_isolated(_adaptation_run, run_config, task, sample, eval_set)
                 metrics = json.loads(metrics_path.read_text(encoding="utf-8"))[task.name]
@@ -232,6 +242,20 @@ def summarize(records: list[dict], metric: str) -> list[dict]:
             }
         )
     return summary
+
+
+def _finished(run_dir: Path, run_config: TrainingConfig, anew: bool) -> bool:
+    """Whether the run in `run_dir` is done with `run_config`'s options (and the sweep is not
+    to start anew); a finished run made with other options is an error."""
+    if anew or not (run_dir / "metrics.json").is_file():
+        return False
+    changed = changed_options(run_dir, run_config)
+    if changed:
+        raise ValueError(
+            f"{run_dir} was trained with other options ({', '.join(changed)}); pass "
+            "--overwrite to run the sweep anew, or choose another --output-dir"
+        )
+    return True
 
 
 def _adaptation_run(run_config, task, sample, eval_set) -> None:

@@ -31,6 +31,8 @@ from mtdnn_keras.experiments.experiment_report import write_experiment_report
 from mtdnn_keras.experiments.isolated_run import run_isolated
 from mtdnn_keras.models.model_directory import CONFIG_FILE
 from mtdnn_keras.storage.atomic_writes import write_json_atomically
+from mtdnn_keras.storage.run_lock import LOCK_FILE
+from mtdnn_keras.training.run_folder import changed_options
 from mtdnn_keras.training.training_config import TrainingConfig
 
 TRAINING_FIELDS = {field.name for field in dataclasses.fields(TrainingConfig)}
@@ -444,7 +446,15 @@ def _run_adaptation(config: dict, name: str) -> None:
 
 
 def _fit(training: TrainingConfig) -> None:
-    # the experiment's own folder, of a run that did not end (no run.json): start it anew
+    """Runs `training` in its folder, new or left by this same run unfinished (no run.json:
+    it starts anew there); a folder holding anything else is refused."""
+    folder = Path(training.output_dir)
+    leftover = folder.is_dir() and any(p.name != LOCK_FILE for p in folder.iterdir())
+    if leftover and changed_options(folder, training) != []:
+        raise ExperimentConfigError(
+            f"{folder} holds files this experiment's run did not write (or a run with other "
+            "options); delete it, or give the stage or the experiment's output_dir another name"
+        )
     run_isolated(_fit_and_record, dataclasses.replace(training, overwrite=True, resume=False))
 
 
@@ -461,10 +471,9 @@ def _fit_and_record(training: TrainingConfig) -> None:
 
 def _check_same(folder: Path, training: TrainingConfig) -> None:
     """A finished run is reused only if it was made with the same options."""
-    saved = _read_json(folder / CONFIG_FILE)
-    wanted = dataclasses.asdict(training)
-    ignored = {"output_dir", "verbose", "overwrite", "resume"}
-    differ = [k for k in wanted if k not in ignored and k in saved and saved[k] != wanted[k]]
+    differ = changed_options(folder, training)
+    if differ is None:
+        raise ExperimentConfigError(f"{folder} has a run.json but no readable {CONFIG_FILE}")
     if differ:
         raise ExperimentConfigError(
             f"{folder} was trained with other options ({', '.join(differ)}); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import json
 import os
 import shutil
@@ -14,7 +15,14 @@ from pathlib import Path
 
 
 def umask() -> int:
-    """The process's file-creation mask (read without changing it for good)."""
+    """The process's file-creation mask: from /proc where Linux shows it, else by setting it
+    and back (briefly 0 for any other thread that creates a file)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -65,7 +73,9 @@ def atomic_directory(directory: str | Path) -> Iterator[Path]:
         else:
             os.rename(temporary, directory)
     finally:
-        if temporary.exists():
+        if temporary.is_symlink():  # a link the target was, swapped out: the link goes
+            temporary.unlink()
+        elif temporary.exists():
             shutil.rmtree(temporary)
 
 
@@ -95,6 +105,7 @@ def exchange_paths(first: str | Path, second: str | Path) -> None:
     aside.rmdir()
 
 
+@functools.cache
 def _renameat2():
     library = ctypes.util.find_library("c")
     if library is None:

@@ -26,6 +26,7 @@ SPAN_FIELDS = (
     "null_score_threshold",
 )
 SPLITS = ("train", "dev", "test")
+MAX_SEQ_LENGTHS = (8, 512)  # the bounds of a task's max_seq_length (and --max-seq-length)
 
 
 _SHORT = reprlib.Repr()  # values quoted in messages: short, however large or deep
@@ -268,9 +269,15 @@ class _TaskParser:
         if not 0.0 <= dropout < 1.0:
             raise self.fail("dropout", f"expected a rate in [0, 1), got {dropout}")
         max_seq_length = self.data.get("max_seq_length", 128)
-        if not isinstance(max_seq_length, int) or not 8 <= max_seq_length <= 512:
+        low, high = MAX_SEQ_LENGTHS
+        if (
+            isinstance(max_seq_length, bool)
+            or not isinstance(max_seq_length, int)
+            or not low <= max_seq_length <= high
+        ):
             raise self.fail(
-                "max_seq_length", f"expected an integer in [8, 512], got {_show(max_seq_length)}"
+                "max_seq_length",
+                f"expected an integer in [{low}, {high}], got {_show(max_seq_length)}",
             )
         score_range = self._score_range(task_type)
         positive_label, group_size, gamma = self._ranking(task_type, labels)

@@ -335,7 +335,10 @@ def predict_file(
         output_path, overwrite=overwrite, protected=[model_dir, input_path], kind="file"
     )
     predictor = Predictor.load(model_dir, batch_size)
-    (task,) = _model_tasks(predictor.model, task_name)
+    tasks = _model_tasks(predictor.model, task_name)
+    if len(tasks) != 1:
+        raise ValueError(f"--task names one task of the model, not {task_name!r}")
+    (task,) = tasks
     examples = read_split(task, Path(input_path), "test", skip_bad_rows).examples
     records = predictor.predict_examples(task.name, examples)
     output_path = Path(output_path)

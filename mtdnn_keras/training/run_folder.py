@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from mtdnn_keras.models.model_directory import MODEL_FILE
+from mtdnn_keras.models.model_directory import CONFIG_FILE, MODEL_FILE
 from mtdnn_keras.storage.output_guard import check_output
-from mtdnn_keras.storage.run_lock import LOCK_FILE, check_not_held, hold_folder, holds
-from mtdnn_keras.training.training_checkpoint import checkpoint_files, checkpoint_step
+from mtdnn_keras.storage.run_lock import LOCK_FILE, check_not_held, hold_folder
+from mtdnn_keras.training.evaluation_callback import HISTORY_FILE
+from mtdnn_keras.training.training_checkpoint import (
+    checkpoint_dir,
+    checkpoint_files,
+    checkpoint_step,
+)
 
 
 def check_run_folder(config) -> None:
@@ -35,32 +43,32 @@ def check_run_folder(config) -> None:
 def claim_run_folder(config) -> Iterator[Path]:
     """Holds `config.output_dir` for the run while the block runs, after `check_run_folder`
     and checking that it is writable and not held by another run (`FolderInUseError` names
-    the holder). A process that holds it already re-enters. A folder it made that the run
-    left empty is removed."""
+    the holder). With `config.overwrite`, the state a resume would read (an earlier run's
+    checkpoint and dev-score history) is removed first, so the new run never continues or
+    scores against the old one; its best model and scores stay until the new run replaces
+    them. A folder it made that the run left empty is removed."""
     folder = Path(config.output_dir)
-    if holds(folder):
-        with hold_folder(folder):
-            yield folder
-        return
     check_run_folder(config)
     created = not folder.exists()
     _check_writable(folder)
-    try:
-        with hold_folder(folder):
+    with hold_folder(folder):
+        try:
             check_run_folder(config)  # again: another run may have written and ended since
+            if config.overwrite:
+                shutil.rmtree(checkpoint_dir(folder), ignore_errors=True)
+                (folder / HISTORY_FILE).unlink(missing_ok=True)
             yield folder
-    finally:
-        if created and [entry.name for entry in folder.iterdir()] == [LOCK_FILE]:
-            (folder / LOCK_FILE).unlink()
-            folder.rmdir()
+        finally:
+            if created and [entry.name for entry in folder.iterdir()] == [LOCK_FILE]:
+                (folder / LOCK_FILE).unlink()  # while held: no other run has it
+                folder.rmdir()
 
 
 def _check_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test."):
+            pass
     except OSError as error:
         raise OSError(f"output folder {folder} is not writable: {error.strerror}") from None
 
@@ -83,3 +91,18 @@ def check_free_space(output_dir: Path, model) -> None:
             + (f", less {reclaimed / 1e6:.0f} MB of its own files it replaces" if reclaimed else "")
             + "); free some space or choose another --output-dir"
         )
+
+
+def changed_options(folder: Path, config) -> list[str] | None:
+    """The options that the run recorded in `folder` (its `training_config.json`) was made
+    with and that differ from `config`'s, for a sweep deciding whether a finished run is the
+    one it wants (`None` when the folder holds no readable record)."""
+    try:
+        saved = json.loads((Path(folder) / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict):
+        return None
+    wanted = dataclasses.asdict(config)
+    ignored = {"output_dir", "verbose", "overwrite", "resume"}  # the same training either way
+    return [k for k in wanted if k not in ignored and k in saved and saved[k] != wanted[k]]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.distribute.strategy import STRATEGIES
 from mtdnn_keras.encoders.encoder_loader import DEFAULT_ENCODER
+from mtdnn_keras.tasks.task_definition import MAX_SEQ_LENGTHS
 
 SELECTIONS = ("best", "last")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -14,7 +16,6 @@ XLA_MODES = ("auto", "on", "off")
 PADDINGS = ("bucket", "batch", "max")
 POOLINGS = ("auto", "cls", "mean")
 OPTIMIZERS = ("adamax", "adamw")
-MAX_SEQ_LENGTHS = (8, 512)  # the task loader's bounds (`TaskDefinition.max_seq_length`)
 MAX_BATCH_SIZE = 1 << 20
 
 
@@ -76,6 +77,17 @@ def _text(optional: bool = False):
     return check
 
 
+def _mixing(value) -> str | None:
+    problem = _text()(value)
+    if problem:
+        return problem
+    try:
+        MixingStrategy.parse(value)
+    except ValueError as error:
+        return f"a mixing strategy ({error})"
+    return None
+
+
 def _per_task(check_value):
     def check(value) -> str | None:
         if not isinstance(value, dict):
@@ -108,7 +120,7 @@ CHECKS = {
     "batch_size": _whole(1, MAX_BATCH_SIZE),
     "max_seq_length": _whole(*MAX_SEQ_LENGTHS, optional=True),
     "max_train_examples": _per_task(_whole(1)),
-    "mixing": _text(),
+    "mixing": _mixing,
     "main_task": _text(optional=True),
     "padding": _one_of(PADDINGS),
     "pooling": _one_of(POOLINGS),
@@ -243,6 +255,12 @@ class TrainingConfig:
                 "--resume continues the run in --output-dir and --overwrite starts it anew: "
                 "give one of them"
             )
+        if self.main_task is not None and not MixingStrategy.parse(self.mixing).repeats:
+            raise ConfigError(
+                "--main-task ends the epochs of fixed-weight sampling: give it with --mixing "
+                "weights:..., uniform or temperature:T (proportional mixing takes every batch "
+                "once)"
+            )
         if self.max_steps is not None and self.min_steps is not None:
             if self.max_steps < self.min_steps:
                 raise ConfigError(
@@ -266,4 +284,11 @@ class TrainingConfig:
         if self.main_task is not None and self.main_task not in names:
             raise ConfigError(
                 f"--main-task {self.main_task} is not a task of this run ({', '.join(names)})"
+            )
+        weighted = sorted({name for name, _ in MixingStrategy.parse(self.mixing).task_weights})
+        unknown = [name for name in weighted if name not in names]
+        if unknown:
+            raise ConfigError(
+                f"--mixing weights name {', '.join(unknown)}, not a task of this run "
+                f"({', '.join(names)})"
             )

@@ -174,3 +174,57 @@ def test_resume_counts_the_runs_own_files_as_free_space(tmp_path, monkeypatch):
     (tmp_path / "checkpoint").mkdir()
     (tmp_path / "checkpoint" / "model-7.keras").write_bytes(bytes(12_000))
     check_free_space(tmp_path, Model())  # resuming replaces two of them
+
+
+def test_overwrite_drops_an_earlier_runs_checkpoint_and_history(
+    cli, tiny_encoder_dir, small_glue, tmp_path
+):
+    from adversarial_helpers import fit_arguments
+
+    run = tmp_path / "run"
+    arguments = fit_arguments(tiny_encoder_dir, small_glue, run, "--max-steps", "2")
+    assert cli(*arguments)[0] == 0
+    # what an earlier, killed run with a better score would have left
+    (run / "checkpoint").mkdir()
+    (run / "checkpoint" / "model-9.keras").write_bytes((run / "model.keras").read_bytes())
+    (run / "checkpoint" / "step.json").write_text(json.dumps({"step": 9, "model": "model-9.keras"}))
+    (run / "eval_history.json").write_text(
+        json.dumps([{"epoch": 1, "step": 1, "mean": 1e9, "metrics": {"rte": {"accuracy": 99}}}])
+    )
+    assert cli(*arguments, "--overwrite")[0] == 0
+    history = json.loads((run / "eval_history.json").read_text())
+    assert [entry["step"] for entry in history] == [2] and history[0]["mean"] < 1e9
+    assert json.loads((run / "metrics.json").read_text()) == history[0]["metrics"]
+    assert not (run / "checkpoint").exists()
+    status, _, err = cli(*arguments, "--resume")  # nothing of the old run to continue
+    assert status == 2 and "no checkpoint in" in err
+
+
+def test_replacing_a_folder_behind_a_link_keeps_what_the_link_pointed_to(tmp_path):
+    from mtdnn_keras.storage.atomic_writes import atomic_directory
+
+    real = tmp_path / "v3"
+    real.mkdir()
+    (real / "old.txt").write_text("v3")
+    link = tmp_path / "latest"
+    os.symlink(real, link)
+    with atomic_directory(link) as temporary:
+        (temporary / "new.txt").write_text("new")
+    assert not link.is_symlink() and [p.name for p in link.iterdir()] == ["new.txt"]
+    assert (real / "old.txt").read_text() == "v3"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "v3"]
+
+
+def test_split_articles_writes_both_files_or_neither(tmp_path):
+    from mtdnn_keras.data.example_reader import DataError
+    from mtdnn_keras.data.squad_articles import split_articles
+
+    source = tmp_path / "squad.json"
+    source.write_text(
+        '{"version": "v2.0", "data": [{"title": "a", "paragraphs": []},'
+        ' {"title": "\\ud800", "paragraphs": []}]}'
+    )
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match="cannot write its articles back"):
+        split_articles(source, 1, out)
+    assert not out.exists() or not list(out.iterdir())

@@ -34,7 +34,7 @@ def test_ctrl_c_during_training_is_one_line_and_the_run_resumes(
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == (
-        "interrupted (continue it with the same command and --resume)"
+        "interrupted (continue it with the same options and --resume)"
     )
     assert cli(*arguments, "--resume")[0] == 0
     assert json.loads((run / "training_config.json").read_text())["epochs"] == 3
@@ -74,3 +74,30 @@ def test_a_library_value_error_is_internal_but_the_packages_own_is_the_users(
     # the package's own errors are the user's: one line, exit 2, no log
     status, _, err = cli("tasks", "--task-file", tmp_path / "missing.yaml")
     assert status == 2 and err.startswith("error: ") and "missing.yaml" in err
+
+
+def fails_as_a_user_mistake(path):
+    from mtdnn_keras.data.example_reader import DataError
+
+    raise DataError(path, 3, "label", "expected one of 0, 1")
+
+
+def fails_unexpectedly():
+    return {}["a bug in a sweep's run"]
+
+
+def test_a_sweeps_run_reports_its_error_in_one_line_without_a_traceback(
+    monkeypatch, tmp_path, capfd
+):
+    import pytest
+
+    from mtdnn_keras.error_report import InternalError
+    from mtdnn_keras.experiments.isolated_run import IsolatedRunError, run_isolated
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(IsolatedRunError, match="data.tsv, line 3.*label.*expected one of 0, 1"):
+        run_isolated(fails_as_a_user_mistake, "data.tsv")
+    with pytest.raises(InternalError, match="KeyError: .a bug in a sweep's run. .traceback in "):
+        run_isolated(fails_unexpectedly)
+    printed = capfd.readouterr()
+    assert "Traceback" not in printed.out + printed.err

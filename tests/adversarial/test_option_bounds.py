@@ -41,7 +41,12 @@ BAD_FIT_OPTIONS = [
     (["--eval-file", "rtee=x.tsv"], "--eval-file names rtee, not a task of this run"),
     (["--main-task", "mrpc", "--mixing", "uniform"], "--main-task mrpc is not a task of this run"),
     (["--resume", "--overwrite"], "give one of them"),
-    (["--mixing", "weights:rte"], "mixing"),
+    (["--mixing", "weights:rte"], "--mixing: expected a mixing strategy"),
+    (["--mixing", "temperature:nan"], "--mixing: expected a mixing strategy"),
+    (["--mixing", "temperature:1e-320"], "mixing temperature must be in [0.001, 1000]"),
+    (["--mixing", "weights:rte=inf,stsb=1"], "must be a finite number >= 0"),
+    (["--mixing", "weights:rtee=1,stsb=1"], "--mixing weights name rtee, not a task of this run"),
+    (["--main-task", "rte"], "--main-task ends the epochs of fixed-weight sampling"),
     (["--train-file", "rte"], "--train-file expects TASK=VALUE"),
 ]
 
@@ -95,6 +100,7 @@ BAD_EXPORT_OPTIONS = [
     (["--format", "tflite", "--quantize", "dynamic-int8", "--quantize-groups", "0"], "quantize_groups"),
     (["--format", "saved_model", "--version", "0"], "a TF Serving version is a positive integer"),
     (["--format", "saved_model", "--name", ".."], "--name '..'"),
+    (["--format", "saved_model", "--name", 'a"b'], "a served model's name is letters"),
     (["--format", "tflite", "--tasks", "nope"], "the model has no task ['nope']"),
 ]
 
@@ -107,3 +113,24 @@ def test_a_bad_export_option_is_refused(cli, tiny_model_dir, tmp_path, extra, me
     status, _, err = cli("export", "--model", tiny_model_dir, "--output", output, *extra)
     assert status == 2 and err.count("\n") == 1 and message in err, err
     assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["predict", "--task", "rte,stsb", "--input", "x.tsv", "--output", "p.jsonl"], "--task names one task"),
+        (["adapt", "--task", "glue", "--fractions", "0.1,0.10"], "--fractions repeat one another"),
+        (["adapt", "--task", "glue", "--seeds", "0"], "seeds: expected a whole number >= 1"),
+    ],
+    ids=["predict two tasks", "adapt same fraction twice", "adapt no seeds"],
+)
+def test_commands_that_take_one_task_or_distinct_values_say_so(
+    cli, tiny_model_dir, small_glue, tmp_path, arguments, message
+):
+    command, *rest = arguments
+    where = ["--model", tiny_model_dir] if command == "predict" else ["--output-dir", tmp_path / "a"]
+    rest = [str(tmp_path / a) if a.endswith((".tsv", ".jsonl")) else a for a in rest]
+    if command == "predict":
+        (tmp_path / "x.tsv").write_text((small_glue / "RTE" / "test.tsv").read_text())
+    status, _, err = cli(command, *where, *rest)
+    assert status == 2 and message in err, err

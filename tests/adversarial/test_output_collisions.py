@@ -17,12 +17,13 @@ def export(cli, model, output, fmt, *extra):
 
 @pytest.mark.parametrize("fmt", [*FOLDER_FORMATS, "tflite"])
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]], ids=["plain", "overwrite"])
-@pytest.mark.parametrize("where", ["itself", "parent", "inside-existing"])
+@pytest.mark.parametrize("where", ["itself", "parent", "inside-existing", "inside-new"])
 def test_an_export_never_writes_over_the_model_it_reads(cli, model_copy, fmt, overwrite, where):
     target = {
         "itself": model_copy,
         "parent": model_copy.parent,
         "inside-existing": model_copy / ("model.keras" if fmt == "tflite" else "tokenizer"),
+        "inside-new": model_copy / "exports" / "new",
     }[where]
     before = digest(model_copy)
     status, _, err = export(cli, model_copy, target, fmt, *overwrite)
@@ -173,3 +174,33 @@ def test_a_symlinked_output_that_points_at_the_model_is_refused(cli, model_copy,
     assert status == 2 and "which this command reads" in err
     assert digest(model_copy) == before
     shutil.rmtree(model_copy)  # a dangling link is still not written through
+
+
+def test_an_experiment_never_trains_into_a_folder_it_did_not_write(tmp_path):
+    from mtdnn_keras.experiments.experiment_runner import ExperimentConfigError, _fit
+    from mtdnn_keras.training.training_config import TrainingConfig
+
+    folder = tmp_path / "mtdnn"  # a user's own earlier run where the experiment's would go
+    folder.mkdir()
+    (folder / "model.keras").write_bytes(b"years of training")
+    (folder / "training_config.json").write_text(json.dumps({"epochs": 9, "tasks": "rte"}))
+    training = TrainingConfig(tasks="rte", output_dir=str(folder), epochs=2)
+    with pytest.raises(ExperimentConfigError, match="holds files this experiment's run did not"):
+        _fit(training)
+    assert (folder / "model.keras").read_bytes() == b"years of training"
+
+
+def test_an_adaptation_sweep_reuses_a_finished_run_only_with_the_same_options(tmp_path):
+    import dataclasses
+
+    from mtdnn_keras.experiments.domain_adaptation import _finished
+    from mtdnn_keras.training.training_config import TrainingConfig
+
+    run = TrainingConfig(tasks="rte", output_dir=str(tmp_path), learning_rate=1e-4)
+    (tmp_path / "metrics.json").write_text('{"rte": {"accuracy": 60.0}}')
+    (tmp_path / "training_config.json").write_text(json.dumps(dataclasses.asdict(run)))
+    assert _finished(tmp_path, run, anew=False)
+    assert not _finished(tmp_path, run, anew=True)  # --overwrite: the sweep starts anew
+    other = dataclasses.replace(run, learning_rate=5e-5)
+    with pytest.raises(ValueError, match=r"other options \(learning_rate\); pass --overwrite"):
+        _finished(tmp_path, other, anew=False)
