@@ -208,6 +208,8 @@ def _span_outputs(task, logits, token_ids, segment_ids, padding_mask, sep_token_
 
 
 def _ids_endpoint(model, task, sep_token_id):
+    backbone = model.backbone
+
     def serve(token_ids, segment_ids, padding_mask):
         shape = tf.shape(token_ids)
         checks = [
@@ -217,6 +219,9 @@ def _ids_endpoint(model, task, sep_token_id):
                 (shape[0] == 0) | (shape[1] > 0),
                 [f"{task.name}: token_ids of shape", shape, _NEED_CLS],
             ),
+            # out of range, a lookup reads zeros on a GPU: a silently wrong answer
+            _assert_in_range(f"{task.name}: token_ids", token_ids, backbone.vocabulary_size),
+            _assert_in_range(f"{task.name}: segment_ids", segment_ids, backbone.num_segments),
         ]
         with tf.control_dependencies(checks):
             inputs = _at_least_one_token(token_ids, segment_ids, padding_mask)
@@ -268,6 +273,15 @@ def _assert_same_shape(name, tensor, shape):
             shape,
         ],
     )
+
+
+def _assert_in_range(name, ids, size):
+    return tf.debugging.Assert(
+        tf.reduce_all((ids >= 0) & (ids < size)),
+        [f"{name} must be in [0, {size}); the batch holds", tf.reduce_min(ids), "to",
+         tf.reduce_max(ids)],
+        summarize=1,
+    )  # fmt: skip
 
 
 def _at_least_one_token(*inputs):

@@ -57,6 +57,22 @@ def test_ids_rows_of_no_tokens_are_a_clear_error(served, name):
         call(served[1].signatures[name], ids_feed(3, 0))
 
 
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("token_ids", 30522, r"rte: token_ids must be in \[0, 30522\)"),
+        ("token_ids", -1, r"rte: token_ids must be in \[0, 30522\)"),
+        ("segment_ids", 2, r"rte: segment_ids must be in \[0, 2\)"),
+    ],
+)
+def test_ids_out_of_the_vocabulary_or_segments_are_a_clear_error(served, field, value, message):
+    feed = ids_feed(2, 7)
+    feed[field] = feed[field].copy()
+    feed[field][1, 3] = value
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        call(served[1].signatures["rte"], feed)
+
+
 def test_ids_inputs_of_different_shapes_are_a_clear_error(served):
     feed = ids_feed(2, 7)
     feed["segment_ids"] = feed["segment_ids"][:, :5]
