@@ -29,10 +29,13 @@ def run_isolated(function, *args) -> None:
     process.start()
     sender.close()
     process.join()
-    report = receiver.recv() if receiver.poll() else None
-    receiver.close()
-    if process.exitcode == 0:
-        return
+    with receiver:
+        if process.exitcode == 0:
+            return
+        try:
+            report = receiver.recv()
+        except EOFError:  # it sent nothing: killed before it could
+            report = None
     if report is None:
         raise InternalError(
             f"{function.__name__} ended in its own process with exit code {process.exitcode} "

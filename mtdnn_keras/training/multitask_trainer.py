@@ -111,7 +111,6 @@ def fit(config: TrainingConfig) -> FitResult:
     """
     started = time.time()
     make_strategy(config.strategy)  # first: a multi-worker strategy must precede other TF work
-    MixingStrategy.parse(config.mixing)  # a bad string fails before any loading
     tasks = resolve_tasks(config.tasks, config.task_file, config.max_seq_length)
     config.check_task_names([task.name for task in tasks])
     check_run_folder(config)  # before anything is loaded; `train` then holds the folder
