@@ -38,7 +38,6 @@ def _train(tiny_encoder_dir, output_dir, stsb_label):
         batch_size=4,
         max_seq_length=16,
         verbose=0,
-        overwrite=True,  # the second run starts anew in the first one's folder
     )
     tasks = TaskRegistry.builtin().resolve("rte,stsb")
     train_examples = {
@@ -51,7 +50,7 @@ def _train(tiny_encoder_dir, output_dir, stsb_label):
     )
 
 
-def test_a_nan_loss_stops_training_naming_task_and_step_and_keeps_the_saved_model(
+def test_a_nan_loss_stops_training_naming_task_and_step_and_saves_nothing(
     tiny_encoder_dir, tmp_path
 ):
     from mtdnn_keras.training.non_finite_loss_guard import NonFiniteLossError
@@ -63,13 +62,15 @@ def test_a_nan_loss_stops_training_naming_task_and_step_and_keeps_the_saved_mode
     assert result.steps == 8
 
     # every STS-B batch is NaN (the readers refuse NaN scores: this stands for a divergence)
+    diverged = tmp_path / "diverged"
     with pytest.raises(NonFiniteLossError) as stopped:
-        _train(tiny_encoder_dir, run, lambda i: math.nan)
+        _train(tiny_encoder_dir, diverged, lambda i: math.nan)
     message = str(stopped.value)
     assert "the loss of task stsb, or the weights its update left, were not finite" in message
     step = int(message.split("training stopped at step ")[1].split(":")[0])
     assert 1 <= step <= 8
-    assert f"{run / 'model.keras'} is an earlier run's model (this run saved none)" in message
+    assert "no model had been saved yet" in message
+    assert not (diverged / "model.keras").exists() and not (diverged / "metrics.json").exists()
     assert (
         hashlib.sha256((run / "model.keras").read_bytes()).digest()
         == hashlib.sha256(saved).digest()

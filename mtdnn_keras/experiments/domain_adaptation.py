@@ -32,6 +32,7 @@ from mtdnn_keras.training.starting_point import StartingPoint
 from mtdnn_keras.training.training_config import TrainingConfig
 
 RESULTS_FILE = "adaptation.json"
+SWEEP_FILE = "sweep.json"  # the data the sweep's runs were trained and scored on
 
 
 @dataclasses.dataclass
@@ -132,7 +133,14 @@ def load_adaptation_data(config: AdaptConfig) -> tuple[TaskDefinition, list, Eva
     task = dataclasses.replace(task, head="linear")
     train_path = split_path(task, "train", training.data_dir, training.train_files.get(task.name))
     check_files_exist({f"{task.name} train": train_path})
-    examples = read_split(task, train_path, "train", training.skip_bad_rows).examples
+    examples = read_split(
+        task,
+        train_path,
+        "train",
+        training.skip_bad_rows,
+        training.max_train_examples.get(task.name),
+        training.seed,
+    ).examples
     if config.holdout:
         pool, held_out = split_holdout(examples, config.holdout, config.holdout_seed)
         return task, pool, EvalSet(task.name, task, held_out)
@@ -160,7 +168,7 @@ def adapt(config: AdaptConfig) -> list[dict]:
         overwrite=config.training.overwrite,
         protected=[s.partition(":")[2] for s in config.starts.values() if s.startswith("model:")],
         option="--output-dir",
-        ignored=(LOCK_FILE, "runs", RESULTS_FILE, *REPORT_FILES),
+        ignored=(LOCK_FILE, "runs", RESULTS_FILE, SWEEP_FILE, *REPORT_FILES),
     )
     with hold_folder(output_dir):
         return _adapt(config, output_dir)
@@ -168,6 +176,7 @@ def adapt(config: AdaptConfig) -> list[dict]:
 
 def _adapt(config: AdaptConfig, output_dir: Path) -> list[dict]:
     task, pool, eval_set = load_adaptation_data(config)
+    _check_same_data(config, output_dir / SWEEP_FILE, task, pool, eval_set)
     print(
         f"adapting to {task.name}: training pool {len(pool)} examples, "
         f"evaluation {len(eval_set.examples)} examples"
@@ -242,6 +251,25 @@ def summarize(records: list[dict], metric: str) -> list[dict]:
             }
         )
     return summary
+
+
+def _check_same_data(config, path: Path, task, pool: list, eval_set) -> None:
+    """Records the sweep's data in `path`; an earlier sweep's runs are reused only on the
+    same data (another `--holdout` or sample would leak dev examples into training)."""
+    record = {
+        "task": task.name,
+        "holdout": config.holdout,
+        "holdout_seed": config.holdout_seed,
+        "pool": [example.id for example in pool],
+        "eval": [example.id for example in eval_set.examples],
+    }
+    if path.is_file() and not config.training.overwrite:
+        if json.loads(path.read_text(encoding="utf-8")) != record:
+            raise ValueError(
+                f"{path.parent} holds a sweep on other data (task, --holdout or training "
+                "sample); pass --overwrite to run it anew, or choose another --output-dir"
+            )
+    write_json_atomically(record, path)
 
 
 def _finished(run_dir: Path, run_config: TrainingConfig, anew: bool) -> bool:

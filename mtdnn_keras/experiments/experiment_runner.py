@@ -407,19 +407,19 @@ def _run_single_task(config: dict) -> None:
         for seed in seeds:
             for method, init_model in (("stdnn", None), ("finetuned", str(refinement))):
                 folder = base / method / task / f"seed-{seed}"
-                if (folder / RUN_FILE).is_file():
-                    continue
-                _fit(
-                    _training(
-                        config,
-                        single.get("training"),
-                        tasks=task,
-                        output_dir=str(folder),
-                        seed=seed,
-                        init_model=init_model,
-                        save_model=False,
-                    )
+                training = _training(
+                    config,
+                    single.get("training"),
+                    tasks=task,
+                    output_dir=str(folder),
+                    seed=seed,
+                    init_model=init_model,
+                    save_model=False,
                 )
+                if (folder / RUN_FILE).is_file():
+                    _check_same(folder, training)
+                    continue
+                _fit(training)
     no_finetune = base / "no_finetune.json"
     if not no_finetune.is_file():
         defaults = config.get("defaults") or {}
@@ -447,7 +447,8 @@ def _run_adaptation(config: dict, name: str) -> None:
 
 def _fit(training: TrainingConfig) -> None:
     """Runs `training` in its folder, new or left by this same run unfinished (no run.json:
-    it starts anew there); a folder holding anything else is refused."""
+    it continues from its checkpoint, or starts anew there); a folder holding anything else
+    is refused."""
     folder = Path(training.output_dir)
     leftover = folder.is_dir() and any(p.name != LOCK_FILE for p in folder.iterdir())
     if leftover and changed_options(folder, training) != []:
@@ -455,7 +456,10 @@ def _fit(training: TrainingConfig) -> None:
             f"{folder} holds files this experiment's run did not write (or a run with other "
             "options); delete it, or give the stage or the experiment's output_dir another name"
         )
-    run_isolated(_fit_and_record, dataclasses.replace(training, overwrite=True, resume=False))
+    # continue a run of these options that was killed after a checkpoint, else start anew
+    resume = leftover and (folder / "checkpoint" / "step.json").is_file()
+    training = dataclasses.replace(training, overwrite=not resume, resume=resume)
+    run_isolated(_fit_and_record, training)
 
 
 def _fit_and_record(training: TrainingConfig) -> None:

@@ -179,6 +179,8 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
         config.main_task,
     )
     epochs = config.epochs
+    if config.min_steps is not None:  # at once, then an epoch more while short of it
+        epochs = max(epochs, -(-config.min_steps // max(data.steps_per_epoch, 1)))
     epoch_ends = data.epoch_ends(epochs)
     while config.min_steps is not None and epoch_ends[-1] < config.min_steps:
         epochs += 1
@@ -187,6 +189,12 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
     if config.max_steps is not None and config.max_steps < total_steps:
         total_steps = config.max_steps
         epoch_ends = [end for end in epoch_ends if end < total_steps] + [total_steps]
+    if config.gradient_accumulation_steps > total_steps:
+        raise ValueError(
+            f"--gradient-accumulation-steps {config.gradient_accumulation_steps} exceeds the "
+            f"run's {total_steps} steps: the weights would never be updated"
+        )
+    select_by = _select_by(config.select_by, eval_sets)
 
     pooling = start.default_pooling(config.pooling, config.encoder)
     run_record = {
@@ -227,10 +235,11 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
                 # own policy is float16; here only the encoder's is
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             model.compile(optimizer=optimizer, jit_compile=_use_xla(config.xla))
-            save_tokenizer_atomically(tokenizer, output_dir / TOKENIZER_DIR)
-            write_json_atomically(run_record, output_dir / CONFIG_FILE)
     if config.save_model:
         check_free_space(output_dir, model)
+    if not config.resume:  # the first writes, once every check has passed
+        save_tokenizer_atomically(tokenizer, output_dir / TOKENIZER_DIR)
+        write_json_atomically(run_record, output_dir / CONFIG_FILE)
     print(
         f"training {', '.join(t.name for t in tasks)} on {sum(map(len, train_examples.values()))} "
         f"examples from {start.description}: {data.steps_per_epoch} steps/epoch, "
@@ -243,7 +252,7 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
         Evaluator(eval_sets, tokenizer, config.eval_batch_size),
         str(output_dir),
         log_dir=str(output_dir / "logs"),
-        select_by=_select_by(config.select_by, eval_sets),
+        select_by=select_by,
         save_model=config.save_model,
         eval_steps=epoch_ends if config.selection == "best" else [total_steps],
         first_step=done,
@@ -302,11 +311,15 @@ def evaluate(
 ) -> dict[str, dict[str, float]]:
     """Scores a trained model on labeled files of its tasks; writes `output` as JSON if given
     (an existing file only with `overwrite`; never a file of the model)."""
-    if output:
-        check_output(output, overwrite=overwrite, protected=[model_dir], kind="file")
-    model, tokenizer = load_model_directory(model_dir)
     eval_files = eval_files or {}
+    if output:
+        inputs = [model_dir, *eval_files.values(), *([data_dir] if data_dir else [])]
+        check_output(output, overwrite=overwrite, protected=inputs, kind="file")
+    model, tokenizer = load_model_directory(model_dir)
     chosen = _model_tasks(model, tasks or ",".join(eval_files) or None)
+    unknown = sorted(set(eval_files) - {task.name for task in chosen})
+    if unknown:
+        raise ValueError(f"--eval-file names {', '.join(unknown)}, not a task being scored")
     eval_sets = load_eval_sets(chosen, data_dir, eval_files, skip_bad_rows)
     results = Evaluator(eval_sets, tokenizer, batch_size).evaluate(model)
     if output:
@@ -338,20 +351,24 @@ def predict_file(
     if len(tasks) != 1:
         raise ValueError(f"--task names one task of the model, not {task_name!r}")
     (task,) = tasks
-    examples = read_split(task, Path(input_path), "test", skip_bad_rows).examples
+    result = read_split(task, Path(input_path), "test", skip_bad_rows)
+    _report_skipped(result)
+    examples = result.examples
     records = predictor.predict_examples(task.name, examples)
     output_path = Path(output_path)
+    suffix = output_path.suffix.lower()
     with atomic_file(output_path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
-        if output_path.suffix == ".json" and task.type == "span":
+        if suffix == ".json" and task.type == "span":
             answers = {example.id: record["answer"] for example, record in zip(examples, records)}
             json.dump(answers, handle, indent=1, ensure_ascii=False)
-        elif output_path.suffix == ".tsv":
+        elif suffix == ".tsv":
             handle.write("index\tprediction\n")
             for example, record in zip(examples, records):
                 if task.type == "regression":
                     value = f"{record['score']:.3f}"
                 else:
                     value = record["answer"] if task.type == "span" else record["label"]
+                value = " ".join(str(value).split("\t")).replace("\n", " ").replace("\r", " ")
                 handle.write(f"{example.id}\t{value}\n")
         else:
             for example, record in zip(examples, records):
@@ -363,6 +380,8 @@ def _model_tasks(model: MTDNNModel, spec: str | None) -> list[TaskDefinition]:
     if spec is None:
         return list(model.tasks)
     by_name = {task.name: task for task in model.tasks}
+    if not _names(spec):
+        raise ValueError(f"no task named in {spec!r}; the model has {list(by_name)}")
     unknown = [name for name in _names(spec) if name not in by_name]
     if unknown:
         raise DataError(

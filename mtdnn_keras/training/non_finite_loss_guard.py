@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keras
 
-from mtdnn_keras.models.model_directory import CONFIG_FILE, MODEL_FILE
+from mtdnn_keras.models.model_directory import MODEL_FILE
 
 
 class NonFiniteLossError(RuntimeError):
@@ -46,13 +46,12 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
             if not math.isfinite(float(logs.get(f"{name}_loss", 0.0)))
         ]
         step = self.first_step + batch + 1
-        saved, config = self.output_dir / MODEL_FILE, self.output_dir / CONFIG_FILE
-        if not saved.exists():
-            kept = "no model had been saved yet"
-        elif config.exists() and saved.stat().st_mtime < config.stat().st_mtime:
-            kept = f"{saved} is an earlier run's model (this run saved none)"
-        else:  # saved since this run (or the run it resumes) wrote its training_config.json
-            kept = f"{saved} is the last model saved before it"
+        saved = self.output_dir / MODEL_FILE  # this run's: `--overwrite` removed any other
+        kept = (
+            f"{saved} is the last model saved before it"
+            if saved.exists()
+            else "no model had been saved yet"
+        )
         raise NonFiniteLossError(
             f"training stopped at step {step}: the loss of task {', '.join(bad) or '?'}, or "
             f"the weights its update left, were not finite (loss {loss}); {kept}. Check that "

@@ -10,12 +10,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from mtdnn_keras.models.model_directory import CONFIG_FILE, MODEL_FILE
+from mtdnn_keras.models.model_directory import CONFIG_FILE, MODEL_FILE, TOKENIZER_DIR
 from mtdnn_keras.storage.output_guard import check_output
 from mtdnn_keras.storage.run_lock import LOCK_FILE, check_not_held, hold_folder
 from mtdnn_keras.training.evaluation_callback import HISTORY_FILE
 from mtdnn_keras.training.training_checkpoint import (
-    checkpoint_dir,
+    CHECKPOINT_DIR,
     checkpoint_files,
     checkpoint_step,
 )
@@ -39,14 +39,18 @@ def check_run_folder(config) -> None:
         checkpoint_step(folder)
 
 
+# what a run writes in its folder: all that `--overwrite` removes to start anew
+RUN_FILES = (MODEL_FILE, TOKENIZER_DIR, CONFIG_FILE, "metrics.json", HISTORY_FILE, "logs",
+             CHECKPOINT_DIR)  # fmt: skip
+
+
 @contextlib.contextmanager
 def claim_run_folder(config) -> Iterator[Path]:
     """Holds `config.output_dir` for the run while the block runs, after `check_run_folder`
     and checking that it is writable and not held by another run (`FolderInUseError` names
-    the holder). With `config.overwrite`, the state a resume would read (an earlier run's
-    checkpoint and dev-score history) is removed first, so the new run never continues or
-    scores against the old one; its best model and scores stay until the new run replaces
-    them. A folder it made that the run left empty is removed."""
+    the holder). With `config.overwrite`, an earlier run's files (`RUN_FILES`: its model,
+    tokenizer, scores, history, checkpoint, logs and record) are removed first, so that the
+    folder never mixes two runs. A folder it made that the run left empty is removed."""
     folder = Path(config.output_dir)
     check_run_folder(config)
     created = not folder.exists()
@@ -55,8 +59,12 @@ def claim_run_folder(config) -> Iterator[Path]:
         try:
             check_run_folder(config)  # again: another run may have written and ended since
             if config.overwrite:
-                shutil.rmtree(checkpoint_dir(folder), ignore_errors=True)
-                (folder / HISTORY_FILE).unlink(missing_ok=True)
+                for name in RUN_FILES:
+                    path = folder / name
+                    if path.is_dir() and not path.is_symlink():
+                        shutil.rmtree(path)
+                    elif path.exists() or path.is_symlink():
+                        path.unlink()
             yield folder
         finally:
             if created and [entry.name for entry in folder.iterdir()] == [LOCK_FILE]:

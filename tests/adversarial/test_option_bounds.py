@@ -12,7 +12,7 @@ BAD_FIT_OPTIONS = [
     (["--batch-size", str(2**63)], "--batch-size"),
     (["--epochs", "0"], "--epochs: expected a whole number in [1, 100000], got 0"),
     (["--epochs", "-1"], "--epochs"),
-    (["--max-steps", "0"], "--max-steps: expected a whole number >= 1, got 0"),
+    (["--max-steps", "0"], "--max-steps: expected a whole number in [1, 10000000000], got 0"),
     (["--min-steps", "0"], "--min-steps"),
     (["--max-steps", "2", "--min-steps", "5"], "--max-steps 2 is below --min-steps 5"),
     (["--eval-batch-size", "0"], "--eval-batch-size"),
@@ -78,6 +78,16 @@ def test_a_length_beyond_the_encoders_positions_is_refused_before_training(
     assert status == 2
     assert "task rte: max_seq_length 128 (--max-seq-length or its task file) exceeds the 64" in err
     assert "training " not in out and not (output / "model.keras").exists()
+
+
+def test_accumulating_more_batches_than_the_run_has_is_refused(
+    cli, small_glue, tiny_encoder_dir, tmp_path
+):
+    output = tmp_path / "run"
+    arguments = fit_arguments(tiny_encoder_dir, small_glue, output, "--max-steps", "3")
+    status, _, err = cli(*arguments, "--gradient-accumulation-steps", "4")
+    assert status == 2 and "exceeds the run's 3 steps: the weights would never be updated" in err
+    assert not (output / "model.keras").exists() and not (output / "tokenizer").exists()
 
 
 def test_a_length_the_loader_accepts_trains_and_loads_back(cli, small_glue, tiny_encoder_dir, tmp_path):
