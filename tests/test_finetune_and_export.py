@@ -121,6 +121,12 @@ def test_encoder_preset_loads_with_keras_hub_alone(multitask_dir, tmp_path):
     assert not any(name.startswith(".") for name in os.listdir(tmp_path))  # no temporary left
     info = json.loads((preset / "mtdnn_keras.json").read_text())
     assert info["tasks"] == ["rte", "stsb"]
+    from mtdnn_keras.training.starting_point import StartingPoint
+
+    # a run that starts from the preset reads what the refined model's heads read
+    start = StartingPoint.from_encoder(str(preset))
+    assert start.pooling == info["pooling"] == load_model_directory(multitask_dir)[0].pooling
+    assert start.default_pooling("auto", str(preset)) == info["pooling"]
 
     text_a, text_b = "A man is playing a guitar.", "Someone plays music."
     script = textwrap.dedent(

@@ -42,6 +42,19 @@ def encoder_location(spec: str = DEFAULT_ENCODER) -> str:
     return spec
 
 
+def exported_pooling(location: str) -> str | None:
+    """What the heads read in the model a preset folder was exported from (`export --format
+    keras-hub-preset` records it in `mtdnn_keras.json`): `cls` or `mean`, else `None`."""
+    import json
+
+    record = Path(location) / "mtdnn_keras.json"
+    try:
+        pooling = json.loads(record.read_text(encoding="utf-8")).get("pooling")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return pooling if pooling in ("cls", "mean") else None
+
+
 def load_tokenizer(location: str):
     """The keras-hub BERT tokenizer at `location`, stripping accents where it lowercases.
 

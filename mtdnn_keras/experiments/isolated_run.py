@@ -39,7 +39,8 @@ def run_isolated(function, *args) -> None:
     if report is None:
         raise InternalError(
             f"{function.__name__} ended in its own process with exit code {process.exitcode} "
-            "and no report (killed, or out of memory)"
+            "and no report: killed, out of memory, or (from a Python script) started without "
+            "`if __name__ == '__main__':` around the script's work"
         )
     kind, message = report
     if kind == "interrupted":

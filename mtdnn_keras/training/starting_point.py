@@ -7,7 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mtdnn_keras.encoders.encoder_loader import PACKAGED_ENCODERS, load_encoder
+from mtdnn_keras.encoders.encoder_loader import (
+    PACKAGED_ENCODERS,
+    encoder_location,
+    exported_pooling,
+    load_encoder,
+)
 from mtdnn_keras.models.model_directory import load_model_directory
 from mtdnn_keras.models.mtdnn_model import MTDNNModel
 from mtdnn_keras.tasks.task_definition import TaskDefinition
@@ -47,7 +52,8 @@ class StartingPoint:
             backbone_config=backbone.get_config(),
             backbone_weights=backbone.get_weights(),
             tokenizer=tokenizer,
-            pooling=None,
+            # a refined encoder exported as a preset keeps the pooling it was trained with
+            pooling=exported_pooling(encoder_location(spec)),
         )
 
     @classmethod
