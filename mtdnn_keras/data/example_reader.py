@@ -9,19 +9,13 @@ import io
 import json
 import math
 import re
-import reprlib
 from pathlib import Path
 
 from mtdnn_keras.tasks.task_definition import ReaderSpec, TaskDefinition
+from mtdnn_keras.user_values import is_scalar, show
 
-_SHORT = reprlib.Repr()  # values quoted in messages: short, and safe for deeply nested JSON
-_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_JSON_DEPTH = 100  # where a file too deep to parse is reported: where it passes this depth
-
-
-def _show(value) -> str:
-    return _SHORT.repr(value)
 
 
 class DataError(ValueError):
@@ -173,11 +167,11 @@ class ExampleReader:
         text_b = _text(fields, spec.text_b, "text_b") if spec.text_b is not None else None
         if spec.id is not None and spec.id not in fields:
             raise _RowError(spec.id, "missing field", "missing id")
-        if spec.id is not None and not _is_scalar(fields[spec.id]):
+        if spec.id is not None and not is_scalar(fields[spec.id]):
             raise _RowError(
                 spec.id,
                 "bad id",
-                f"expected an id (text or a number), got {_show(fields[spec.id])}",
+                f"expected an id (text or a number), got {show(fields[spec.id])}",
             )
         example_id = str(fields.get(spec.id, "")).strip() if spec.id is not None else str(line)
         label = None
@@ -237,16 +231,11 @@ class _RowError(Exception):
         self.message = message
 
 
-def _is_scalar(value) -> bool:
-    """Text, or a number (a JSON file's numbers; not true, false or null)."""
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
-
-
 def _label_text(value, field) -> str:
     """A label as written in a file; JSON's 1 and 1.0 both read as "1"."""
-    if not _is_scalar(value) and not isinstance(value, bool):
+    if not is_scalar(value) and not isinstance(value, bool):
         raise _RowError(
-            field, "bad label", f"expected a label value (text or a number), got {_show(value)}"
+            field, "bad label", f"expected a label value (text or a number), got {show(value)}"
         )
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -258,7 +247,7 @@ def _text(fields: dict, column, name: str) -> str:
         raise _RowError(column, "missing field", f"missing {name}")
     value = fields[column]
     if not isinstance(value, str):
-        raise _RowError(column, "text not a string", f"expected text, got {_show(value)}")
+        raise _RowError(column, "text not a string", f"expected text, got {show(value)}")
     if not value.strip():
         raise _RowError(column, "empty text", f"empty {name}")
     _check_unicode(value, column)
@@ -360,13 +349,13 @@ def _squad_fields(fields: dict, line: int, labeled: bool, allow_no_answer: bool)
     impossible = fields.get("is_impossible", False)
     if not isinstance(impossible, bool):
         raise _RowError(
-            "is_impossible", "bad answer", f"expected true or false, got {_show(impossible)}"
+            "is_impossible", "bad answer", f"expected true or false, got {show(impossible)}"
         )
     answers = None
     if labeled:
         raw = fields.get("answers", [])
         if not isinstance(raw, list):
-            raise _RowError("answers", "bad answer", f"expected a list, got {_show(raw)}")
+            raise _RowError("answers", "bad answer", f"expected a list, got {show(raw)}")
         if impossible and not allow_no_answer:
             raise _RowError(
                 "is_impossible", "bad answer", "unanswerable question in a task without no-answer"
@@ -380,7 +369,7 @@ def _squad_fields(fields: dict, line: int, labeled: bool, allow_no_answer: bool)
             field = f"answers[{i}]"
             if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
                 raise _RowError(
-                    field, "bad answer", f"expected {{text, answer_start}}, got {_show(answer)}"
+                    field, "bad answer", f"expected {{text, answer_start}}, got {show(answer)}"
                 )
             start = answer.get("answer_start")
             text = answer["text"]
@@ -388,7 +377,7 @@ def _squad_fields(fields: dict, line: int, labeled: bool, allow_no_answer: bool)
                 raise _RowError(
                     field,
                     "bad answer",
-                    f"expected a text and an integer answer_start, got {_show(answer)}",
+                    f"expected a text and an integer answer_start, got {show(answer)}",
                 )
             if start < 0:  # a slice from a negative start would count from the end
                 raise _RowError(
@@ -400,8 +389,8 @@ def _squad_fields(fields: dict, line: int, labeled: bool, allow_no_answer: bool)
                 raise _RowError(
                     field,
                     "answer not in context",
-                    f"answer {_show(text)} is not at character {start} of the context "
-                    f"(found {_show(context[start : start + len(text)])})",
+                    f"answer {show(text)} is not at character {start} of the context "
+                    f"(found {show(context[start : start + len(text)])})",
                 )
             parsed.append(Answer(text, start))
         answers = tuple(parsed)
@@ -460,7 +449,7 @@ class _SquadRows:
                             _RowError(
                                 f"{where}.context",
                                 "empty text",
-                                f"expected the paragraph's text, got {_show(context)}",
+                                f"expected the paragraph's text, got {show(context)}",
                             ),
                         )
                         continue

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import reprlib
 import types
 import typing
 from pathlib import Path
@@ -34,6 +32,7 @@ from mtdnn_keras.storage.atomic_writes import write_json_atomically
 from mtdnn_keras.storage.run_lock import LOCK_FILE
 from mtdnn_keras.training.run_folder import changed_options
 from mtdnn_keras.training.training_config import TrainingConfig
+from mtdnn_keras.user_values import is_finite_number, show
 
 TRAINING_FIELDS = {field.name for field in dataclasses.fields(TrainingConfig)}
 RUN_FILE = "run.json"  # wall time and steps of a finished run
@@ -81,8 +80,6 @@ SINGLE_TASK_KEYS = ("refinement", "seeds", "training")
 # adaptation entries: AdaptConfig's fields (output_dir is the sweep's folder) and a refinement
 ADAPT_KEYS = tuple(f.name for f in dataclasses.fields(AdaptConfig) if f.name != "output_dir")
 RESERVED_NAMES = ("single_task", "adaptation")  # folders of those stages beside the refinements
-_SHORT = reprlib.Repr()  # values quoted in messages: short, however large or deep
-_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
 
 
 class _ExperimentCheck:
@@ -108,7 +105,7 @@ class _ExperimentCheck:
             self.expect(key, config.get(key), str | None)
         output_dir = config["output_dir"]
         if not isinstance(output_dir, str) or not output_dir.strip():
-            raise self.fail("output_dir", f"expected a folder path, got {_show(output_dir)}")
+            raise self.fail("output_dir", f"expected a folder path, got {show(output_dir)}")
         defaults = self.mapping("defaults", config.get("defaults"), "training options")
         self.options("defaults", defaults)
         self.training("defaults", None, tasks=defaults.get("tasks", "-"), output_dir=output_dir)
@@ -133,7 +130,7 @@ class _ExperimentCheck:
         if not isinstance(single, dict):
             raise self.fail(
                 "single_task",
-                f"expected a mapping of {', '.join(SINGLE_TASK_KEYS)}, got {_show(single)}",
+                f"expected a mapping of {', '.join(SINGLE_TASK_KEYS)}, got {show(single)}",
             )
         for key in single:
             if key not in SINGLE_TASK_KEYS:
@@ -142,13 +139,13 @@ class _ExperimentCheck:
                 )
         refinement = single.get("refinement")
         if not isinstance(refinement, str) or refinement not in refinements:
-            raise self.fail("single_task", f"refinement {_show(refinement)} is not defined")
+            raise self.fail("single_task", f"refinement {show(refinement)} is not defined")
         seeds = single.get("seeds")
         if not isinstance(seeds, dict) or not seeds:
             raise self.fail(
                 "single_task.seeds",
                 f"expected a mapping of task name to a list of seeds ({{rte: [0, 1, 2]}}), "
-                f"got {_show(seeds)}",
+                f"got {show(seeds)}",
             )
         for task, task_seeds in seeds.items():
             self.name("single_task.seeds", task)
@@ -181,7 +178,7 @@ class _ExperimentCheck:
                     if value is not None and (
                         not isinstance(value, str) or value not in refinements
                     ):
-                        raise self.fail(where, f"refinement {_show(value)} is not defined")
+                        raise self.fail(where, f"refinement {show(value)} is not defined")
                 elif key not in ADAPT_KEYS:
                     raise self.fail(
                         f"{where}.{key}",
@@ -214,7 +211,7 @@ class _ExperimentCheck:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise self.fail(where, f"expected a mapping ({what}), got {_show(value)}")
+            raise self.fail(where, f"expected a mapping ({what}), got {show(value)}")
         return value
 
     def name(self, section: str, name) -> None:
@@ -225,7 +222,7 @@ class _ExperimentCheck:
             or name in (".", "..")
             or any(c in name for c in "/\\")
         ):
-            raise self.fail(section, f"expected names usable as folder names, got {_show(name)}")
+            raise self.fail(section, f"expected names usable as folder names, got {show(name)}")
 
     def options(self, where: str, block: dict) -> None:
         """Training options: known names, each of its `TrainingConfig` type."""
@@ -248,14 +245,10 @@ class _ExperimentCheck:
     def expect(self, where: str, value, hint) -> None:
         if _fits(value, hint):
             return
-        message = f"expected {_expected(hint)}, got {_show(value)}"
+        message = f"expected {_expected(hint)}, got {show(value)}"
         if isinstance(value, str) and _fits(1.5, hint) and _is_number_text(value):
             message += f" (YAML reads {value} as text: write it with a dot, as 5.0e-5)"
         raise self.fail(where, message)
-
-
-def _show(value) -> str:
-    return _SHORT.repr(value)
 
 
 def _is_number_text(text: str) -> bool:
@@ -278,12 +271,7 @@ def _fits(value, hint) -> bool:
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return False
-        try:
-            return math.isfinite(value)
-        except OverflowError:  # an integer too large for a float
-            return False
+        return is_finite_number(value)
     if hint is str:
         return isinstance(value, str)
     if origin is dict:

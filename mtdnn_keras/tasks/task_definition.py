@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import math
-import reprlib
 from typing import Any
+
+from mtdnn_keras.user_values import is_finite_number, is_scalar, show
 
 TASK_TYPES = ("classification", "regression", "ranking", "span", "multiple_choice")
 HEADS = ("linear", "san")
@@ -27,27 +27,6 @@ SPAN_FIELDS = (
 )
 SPLITS = ("train", "dev", "test")
 MAX_SEQ_LENGTHS = (8, 512)  # the bounds of a task's max_seq_length (and --max-seq-length)
-
-
-_SHORT = reprlib.Repr()  # values quoted in messages: short, however large or deep
-_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
-
-
-def _show(value: Any) -> str:
-    return _SHORT.repr(value)
-
-
-def _finite(value: Any) -> bool:
-    """A number that is not NaN, infinite or too large for a float."""
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
-
-
-def _is_label(value: Any) -> bool:
-    """A label value: text or a number (not true/false, null, a list or a mapping)."""
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
 class TaskDefinitionError(ValueError):
@@ -228,7 +207,7 @@ class _TaskParser:
 
     def parse(self) -> TaskDefinition:
         if not isinstance(self.data, dict):
-            raise self.fail("(task)", f"expected a mapping of fields, got {_show(self.data)}")
+            raise self.fail("(task)", f"expected a mapping of fields, got {show(self.data)}")
         known = {f.name for f in dataclasses.fields(TaskDefinition)} - {"name"}
         for key in self.data:
             if key not in known:
@@ -240,13 +219,13 @@ class _TaskParser:
         task_type = self.data.get("type")
         if task_type not in TASK_TYPES:
             raise self.fail(
-                "type", f"expected one of {', '.join(TASK_TYPES)}, got {_show(task_type)}"
+                "type", f"expected one of {', '.join(TASK_TYPES)}, got {show(task_type)}"
             )
         labels = self._labels(task_type)
         metrics = self._metrics(task_type)
         head = self.data.get("head", "linear")
         if head not in HEADS:
-            raise self.fail("head", f"expected one of {', '.join(HEADS)}, got {_show(head)}")
+            raise self.fail("head", f"expected one of {', '.join(HEADS)}, got {show(head)}")
         reader = self._reader("reader", self.data.get("reader"), base=None)
         if head == "san" and (task_type != "classification" or reader.text_b is None):
             raise self.fail("head", "the SAN head is for pairwise classification tasks only")
@@ -277,13 +256,13 @@ class _TaskParser:
         ):
             raise self.fail(
                 "max_seq_length",
-                f"expected an integer in [{low}, {high}], got {_show(max_seq_length)}",
+                f"expected an integer in [{low}, {high}], got {show(max_seq_length)}",
             )
         score_range = self._score_range(task_type)
         positive_label, group_size, gamma = self._ranking(task_type, labels)
         glue_name = self.data.get("glue_name")
         if glue_name is not None and not isinstance(glue_name, str):
-            raise self.fail("glue_name", f"expected a string, got {_show(glue_name)}")
+            raise self.fail("glue_name", f"expected a string, got {show(glue_name)}")
         span = self._span(task_type, max_seq_length)
         return TaskDefinition(
             name=str(self.name),
@@ -321,13 +300,13 @@ class _TaskParser:
             return ()
         if not isinstance(labels, (list, tuple)) or len(labels) < 2:
             raise self.fail(
-                "labels", f"expected a list of at least 2 label values, got {_show(labels)}"
+                "labels", f"expected a list of at least 2 label values, got {show(labels)}"
             )
         for label in labels:
-            if not _is_label(label):
+            if not is_scalar(label):
                 raise self.fail(
                     "labels",
-                    f"expected label values (text or numbers), got {_show(label)}; quote "
+                    f"expected label values (text or numbers), got {show(label)}; quote "
                     "values that YAML reads otherwise (yes, no, true, false, null, ~)",
                 )
         labels = tuple(str(label) for label in labels)
@@ -341,7 +320,7 @@ class _TaskParser:
         if metrics is None:
             return allowed if task_type in ("regression", "span") else allowed[:1]
         if not isinstance(metrics, (list, tuple)) or not metrics:
-            raise self.fail("metrics", f"expected a non-empty list, got {_show(metrics)}")
+            raise self.fail("metrics", f"expected a non-empty list, got {show(metrics)}")
         for metric in metrics:
             if (
                 metric == "f1"
@@ -354,7 +333,7 @@ class _TaskParser:
             if metric not in allowed:
                 raise self.fail(
                     "metrics",
-                    f"{_show(metric)} is not a {task_type} metric; use {', '.join(allowed)}",
+                    f"{show(metric)} is not a {task_type} metric; use {', '.join(allowed)}",
                 )
         return tuple(metrics)
 
@@ -373,7 +352,7 @@ class _TaskParser:
         ):
             value = self.data.get(field, TaskDefinition.__dataclass_fields__[field].default)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise self.fail(field, f"expected an integer >= {low}, got {_show(value)}")
+                raise self.fail(field, f"expected an integer >= {low}, got {show(value)}")
             values[field] = value
         if values["max_query_length"] + 3 >= max_seq_length:
             raise self.fail(
@@ -383,21 +362,21 @@ class _TaskParser:
             )
         allow = self.data.get("allow_no_answer", True)
         if not isinstance(allow, bool):
-            raise self.fail("allow_no_answer", f"expected true or false, got {_show(allow)}")
+            raise self.fail("allow_no_answer", f"expected true or false, got {show(allow)}")
         values["allow_no_answer"] = allow
         values["null_score_threshold"] = self._number("null_score_threshold", 0.0)
         return values
 
     def _number(self, field: str, default: float) -> float:
         value = self.data.get(field, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
-            raise self.fail(field, f"expected a finite number, got {_show(value)}")
+        if not is_finite_number(value):
+            raise self.fail(field, f"expected a finite number, got {show(value)}")
         return float(value)
 
     def _reader(self, field: str, value: Any, base: ReaderSpec | None) -> ReaderSpec:
         if not isinstance(value, dict):
             raise self.fail(
-                field, f"expected a mapping (format, header, text_a, ...), got {_show(value)}"
+                field, f"expected a mapping (format, header, text_a, ...), got {show(value)}"
             )
         known = {f.name for f in dataclasses.fields(ReaderSpec)}
         for key in value:
@@ -413,11 +392,11 @@ class _TaskParser:
         if fmt not in READER_FORMATS:
             raise self.fail(
                 f"{field}.format",
-                f"expected one of {', '.join(READER_FORMATS)}, got {_show(fmt)}",
+                f"expected one of {', '.join(READER_FORMATS)}, got {show(fmt)}",
             )
         if not isinstance(merged.get("header", True), bool):
             raise self.fail(
-                f"{field}.header", f"expected true or false, got {_show(merged['header'])}"
+                f"{field}.header", f"expected true or false, got {show(merged['header'])}"
             )
         if fmt == "squad":
             named = [k for k in ("text_a", "text_b", "label", "id", "choices") if value.get(k)]
@@ -431,7 +410,7 @@ class _TaskParser:
             raise self.fail(f"{field}.text_a", "required: the column of the first text")
         choices = merged.get("choices", ())
         if not isinstance(choices, (list, tuple)):
-            raise self.fail(f"{field}.choices", f"expected a list of columns, got {_show(choices)}")
+            raise self.fail(f"{field}.choices", f"expected a list of columns, got {show(choices)}")
         merged["choices"] = tuple(choices)
         for key, column in [
             *((k, merged.get(k)) for k in ("text_a", "text_b", "label", "id")),
@@ -441,7 +420,7 @@ class _TaskParser:
                 continue
             if isinstance(column, bool) or not isinstance(column, (str, int)):
                 raise self.fail(
-                    f"{field}.{key}", f"expected a column name or index, got {_show(column)}"
+                    f"{field}.{key}", f"expected a column name or index, got {show(column)}"
                 )
             if fmt in ("jsonl", "csv") and isinstance(column, int):
                 raise self.fail(f"{field}.{key}", f"a {fmt} reader names fields by key, not index")
@@ -453,28 +432,26 @@ class _TaskParser:
                 )
         skip = merged.get("skip_labels", ())
         if not isinstance(skip, (list, tuple)):
-            raise self.fail(f"{field}.skip_labels", f"expected a list, got {_show(skip)}")
+            raise self.fail(f"{field}.skip_labels", f"expected a list, got {show(skip)}")
         for label in skip:
-            if not _is_label(label):
-                raise self.fail(
-                    f"{field}.skip_labels", f"expected label values, got {_show(label)}"
-                )
+            if not is_scalar(label):
+                raise self.fail(f"{field}.skip_labels", f"expected label values, got {show(label)}")
         merged["skip_labels"] = tuple(str(s) for s in skip)
         return ReaderSpec(**merged)
 
     def _paths(self, field: str, allowed: tuple[str, ...] | None) -> dict[str, str]:
         value = self.data.get(field, {})
         if not isinstance(value, dict):
-            raise self.fail(field, f"expected a mapping of split to path, got {_show(value)}")
+            raise self.fail(field, f"expected a mapping of split to path, got {show(value)}")
         for key, path in value.items():
             if not isinstance(key, str) or not key:
-                raise self.fail(f"{field}.{key}", f"expected a name as the key, got {_show(key)}")
+                raise self.fail(f"{field}.{key}", f"expected a name as the key, got {show(key)}")
             if allowed is not None and key not in allowed:
                 raise self.fail(
                     f"{field}.{key}", f"unknown split; expected one of {', '.join(allowed)}"
                 )
             if not isinstance(path, str) or not path:
-                raise self.fail(f"{field}.{key}", f"expected a file path, got {_show(path)}")
+                raise self.fail(f"{field}.{key}", f"expected a file path, got {show(path)}")
         return {str(k): v for k, v in value.items()}
 
     def _score_range(self, task_type: str) -> tuple[float, float] | None:
@@ -486,14 +463,11 @@ class _TaskParser:
         if (
             not isinstance(value, (list, tuple))
             or len(value) != 2
-            or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v)
-                for v in value
-            )
+            or not all(is_finite_number(v) for v in value)
             or value[0] >= value[1]
         ):
             raise self.fail(
-                "score_range", f"expected [low, high] with low < high, got {_show(value)}"
+                "score_range", f"expected [low, high] with low < high, got {show(value)}"
             )
         return (float(value[0]), float(value[1]))
 
@@ -508,11 +482,11 @@ class _TaskParser:
         if positive is None or str(positive) not in labels:
             raise self.fail(
                 "positive_label",
-                f"expected one of the labels {list(labels)}, got {_show(positive)}",
+                f"expected one of the labels {list(labels)}, got {show(positive)}",
             )
         group_size = self.data.get("group_size", 2)
         if not isinstance(group_size, int) or group_size < 2:
-            raise self.fail("group_size", f"expected an integer >= 2, got {_show(group_size)}")
+            raise self.fail("group_size", f"expected an integer >= 2, got {show(group_size)}")
         gamma = self._number("ranking_gamma", 1.0)
         if gamma <= 0:
             raise self.fail("ranking_gamma", f"expected a positive number, got {gamma}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.distribute.strategy import STRATEGIES
 from mtdnn_keras.encoders.encoder_loader import DEFAULT_ENCODER
 from mtdnn_keras.tasks.task_definition import MAX_SEQ_LENGTHS
+from mtdnn_keras.user_values import is_finite_number
 
 SELECTIONS = ("best", "last")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -34,8 +34,10 @@ def _whole(low: int, high: int | None = None, optional: bool = False):
         if isinstance(value, bool) or not isinstance(value, int):
             return f"a whole number, got {value!r}"
         if value < low or (high is not None and value > high):
-            return f"a whole number in [{low}, {high}], got {value}" if high is not None else (
-                f"a whole number >= {low}, got {value}"
+            return (
+                f"a whole number in [{low}, {high}], got {value}"
+                if high is not None
+                else (f"a whole number >= {low}, got {value}")
             )
         return None
 
@@ -46,9 +48,11 @@ def _real(low: float, high: float | None = None, low_open: bool = False):
     def check(value) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"a number, got {value!r}"
-        bad = not math.isfinite(value) or value < low or (low_open and value == low)
+        bad = not is_finite_number(value) or value < low or (low_open and value == low)
         if bad or (high is not None and value > high):
-            bounds = f"{'(' if low_open else '['}{low:g}, {'inf)' if high is None else f'{high:g}]'}"
+            bounds = (
+                f"{'(' if low_open else '['}{low:g}, {'inf)' if high is None else f'{high:g}]'}"
+            )
             return f"a finite number in {bounds}, got {value}"
         return None
 
