@@ -355,7 +355,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _resumable(args) -> bool:
-    """Whether an interrupted `fit`/`finetune` left a checkpoint to continue from."""
+    """Whether an interrupted `fit`/`finetune` left a checkpoint to continue from. The
+    path of `training_checkpoint.has_checkpoint`, spelled out: that module imports Keras,
+    which a Ctrl-C during start-up may have cut short."""
     return args.command in ("fit", "finetune") and (
         Path(args.output_dir) / "checkpoint" / "step.json"
     ).is_file()

@@ -23,7 +23,7 @@ from mtdnn_keras.experiments.adaptation_report import REPORT_FILES, write_report
 from mtdnn_keras.experiments.isolated_run import run_isolated
 from mtdnn_keras.storage.atomic_writes import write_json_atomically
 from mtdnn_keras.storage.output_guard import check_output
-from mtdnn_keras.storage.run_lock import LOCK_FILE, check_not_held, hold_folder
+from mtdnn_keras.storage.run_lock import LOCK_FILE, hold_folder
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 from mtdnn_keras.training.evaluator import EvalSet
 from mtdnn_keras.training.multitask_trainer import load_eval_sets, resolve_tasks, train
@@ -162,8 +162,7 @@ def adapt(config: AdaptConfig) -> list[dict]:
     anything else is replaced only with `config.training.overwrite`. The sweep holds it.
     """
     output_dir = Path(config.output_dir)
-    check_not_held(output_dir)
-    check_output(
+    check_output(  # a folder a live run holds is refused first, naming the run
         output_dir,
         overwrite=config.training.overwrite,
         protected=[s.partition(":")[2] for s in config.starts.values() if s.startswith("model:")],

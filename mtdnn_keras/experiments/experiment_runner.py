@@ -31,6 +31,7 @@ from mtdnn_keras.models.model_directory import CONFIG_FILE
 from mtdnn_keras.storage.atomic_writes import write_json_atomically
 from mtdnn_keras.storage.run_lock import LOCK_FILE
 from mtdnn_keras.training.run_folder import changed_options
+from mtdnn_keras.training.training_checkpoint import has_checkpoint
 from mtdnn_keras.training.training_config import TrainingConfig
 from mtdnn_keras.user_values import is_finite_number, show
 
@@ -445,7 +446,7 @@ def _fit(training: TrainingConfig) -> None:
             "options); delete it, or give the stage or the experiment's output_dir another name"
         )
     # continue a run of these options that was killed after a checkpoint, else start anew
-    resume = leftover and (folder / "checkpoint" / "step.json").is_file()
+    resume = leftover and has_checkpoint(folder)
     training = dataclasses.replace(training, overwrite=not resume, resume=resume)
     run_isolated(_fit_and_record, training)
 

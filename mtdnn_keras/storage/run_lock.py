@@ -14,7 +14,7 @@ from pathlib import Path
 
 LOCK_FILE = ".mtdnn-keras.lock"
 
-_held: dict[Path, list] = {}  # folder -> [open lock file, depth]: a process re-enters its own
+_held: set[Path] = set()  # the folders this process holds
 
 
 class FolderInUseError(RuntimeError):
@@ -56,17 +56,10 @@ def hold_folder(folder: str | Path) -> Iterator[Path]:
     """Holds `folder` for this process while the block runs (an exclusive `flock` on
     `folder/.mtdnn-keras.lock`, which the system drops when the process ends, however it
     ends); raises `FolderInUseError` naming the holder's process, host, command and start
-    time if another process holds it. Re-entrant within a process."""
+    time if another process holds it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     key = folder.resolve()
-    if key in _held:
-        _held[key][1] += 1
-        try:
-            yield folder
-        finally:
-            _held[key][1] -= 1
-        return
     handle = open(folder / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -85,11 +78,11 @@ def hold_folder(folder: str | Path) -> Iterator[Path]:
     }
     handle.write(json.dumps(holder) + "\n")
     handle.flush()
-    _held[key] = [handle, 1]
+    _held.add(key)
     try:
         yield folder
     finally:
-        del _held[key]
+        _held.discard(key)
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mtdnn_keras.models.model_directory import CONFIG_FILE, MODEL_FILE, TOKENIZER_DIR
 from mtdnn_keras.storage.output_guard import check_output
-from mtdnn_keras.storage.run_lock import LOCK_FILE, check_not_held, hold_folder
+from mtdnn_keras.storage.run_lock import LOCK_FILE, hold_folder
 from mtdnn_keras.training.evaluation_callback import HISTORY_FILE
 from mtdnn_keras.training.training_checkpoint import (
     CHECKPOINT_DIR,
@@ -27,8 +27,7 @@ def check_run_folder(config) -> None:
     continues the run whose checkpoint it holds; and it is not, and does not hold, the
     folder of `config.init_model`."""
     folder = Path(config.output_dir)
-    check_not_held(folder)  # first: a live run is the reason its folder is not empty
-    check_output(
+    check_output(  # a folder a live run holds is refused first, naming the run
         folder,
         overwrite=config.overwrite or config.resume,
         protected=[config.init_model] if config.init_model else [],

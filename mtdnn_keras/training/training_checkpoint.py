@@ -74,12 +74,17 @@ def save_checkpoint(model: keras.Model, output_dir: str | Path, step: int) -> No
             old.unlink()
 
 
+def has_checkpoint(output_dir: str | Path) -> bool:
+    """Whether the run in `output_dir` left a checkpoint (it was stopped after one)."""
+    return (checkpoint_dir(output_dir) / STEP_FILE).is_file()
+
+
 def checkpoint_step(output_dir: str | Path) -> int:
     """The step the checkpoint of the run in `output_dir` was saved after, checked: its
     `step.json` names a model file that is there and was written for that step."""
     folder = checkpoint_dir(output_dir)
     path = folder / STEP_FILE
-    if not path.is_file():
+    if not has_checkpoint(output_dir):
         raise CheckpointError(
             f"--resume: no checkpoint in {folder} (a run writes one every --checkpoint-every "
             "steps and at each epoch's end, and removes it when it finishes)"
