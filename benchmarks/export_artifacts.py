@@ -113,8 +113,13 @@ def dev_examples(task, data_dir):
     return read_split(task, split_path(task, "dev", data_dir), "dev").examples
 
 
+def prediction_batches(examples, task, tokenizer, batch_size: int = 64):
+    """The batches `evaluate` and `predict` run a task's examples in (its type's)."""
+    return task.kind.prediction_inputs(task, examples, tokenizer, batch_size).inputs
+
+
 def int32_batches(dataset) -> list[dict]:
-    """A batched `eval_dataset` as the int32 feeds of the ids signatures and TFLite."""
+    """Batches of `prediction_batches` as the int32 feeds of the ids signatures and TFLite."""
     return [{k: v.astype(np.int32) for k, v in b.items()} for b in dataset.as_numpy_iterator()]
 
 

@@ -33,66 +33,78 @@ from export_artifacts import (  # noqa: E402
     write_report,
 )
 
-from mtdnn_keras.data.multitask_data import eval_dataset  # noqa: E402
-from mtdnn_keras.metrics.glue_metrics import compute_metrics, predicted_labels  # noqa: E402
-
 BATCH = 32
 
 
-def softmax(logits):
-    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
+def served(task, outputs) -> dict:
+    """A task's float serving outputs (probabilities, scores) as arrays."""
+    return {k: np.asarray(v) for k, v in outputs.items() if np.asarray(v).dtype.kind == "f"}
 
 
-def served(task, signature_outputs):
-    """The SavedModel's answer in the form the comparison uses."""
-    if task.type == "classification":
-        return signature_outputs["probabilities"].numpy()
-    return signature_outputs["scores"].numpy()
+def joined(parts: list[dict]) -> dict:
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
 
 def compare_task(task, model, tokenizer, saved_model, runners, examples):
-    labels = np.array([e.label for e in examples])
-    dataset = eval_dataset(examples, task, tokenizer, BATCH)
+    dataset = task.kind.prediction_inputs(task, examples, tokenizer, BATCH).inputs
     batches = int32_batches(dataset)
     keras_raw = np.asarray(model.task_submodel(task.name).predict(dataset, verbose=0))
-    to_served = softmax if task.type == "classification" else (lambda x: x)
-    reference = to_served(keras_raw)
+    reference = served(task, task.kind.serving_outputs(task, keras_raw, None))
 
     ids_signature = saved_model.signatures[task.name]
-    ids_out = np.concatenate([served(task, ids_signature(**batch)) for batch in batches])
+    ids_out = joined([served(task, ids_signature(**batch)) for batch in batches])
     text_signature = saved_model.signatures[f"{task.name}_text"]
-    text_out = np.concatenate(
-        [served(task, text_signature(**feed)) for feed in text_batches(examples, task, BATCH)]
-    )
+    text_raw = [text_signature(**feed) for feed in text_batches(examples, task, BATCH)]
+    text_out = joined([served(task, out) for out in text_raw])
 
     tflite = {
         kind: np.concatenate([runner(**batch)[task.name] for batch in batches])
         for kind, runner in runners.items()
     }
     outputs = {"keras": keras_raw, **{f"tflite_{kind}": out for kind, out in tflite.items()}}
+    decoded = {
+        name: task.kind.decode(task, [out], examples, None) for name, out in outputs.items()
+    }
+
+    def largest(out):
+        return float(max(np.abs(out[key] - reference[key]).max() for key in reference))
+
     result = {
         "examples": len(examples),
         "max_abs_diff": {
-            "saved_model_ids": float(np.abs(ids_out - reference).max()),
-            "saved_model_text": float(np.abs(text_out - reference).max()),
+            "saved_model_ids": largest(ids_out),
+            "saved_model_text": largest(text_out),
             **{f"tflite_{k}": float(np.abs(out - keras_raw).max()) for k, out in tflite.items()},
         },
         "mean_abs_diff_tflite_int8": float(np.abs(tflite["int8"] - keras_raw).mean()),
         "metrics": {
-            name: compute_metrics(task, predicted_labels(task, out), labels)
-            for name, out in outputs.items()
+            name: task.kind.scores(task, predictions, examples)
+            for name, predictions in decoded.items()
         },
     }
-    if task.type != "regression":
-        float_labels = predicted_labels(task, tflite["float"])
+    records = {
+        name: task.kind.records(task, predictions, examples)
+        for name, predictions in decoded.items()
+    }
+    if "label" in records["keras"][0]:  # tasks that predict a label, not a score
+
+        def labels(found):
+            return np.array([record["label"] for record in found])
+
         result["int8_label_agreement"] = float(
-            np.mean(predicted_labels(task, tflite["int8"]) == float_labels)
+            np.mean(labels(records["tflite_int8"]) == labels(records["tflite_float"]))
         )
+        text_records = [
+            r for out in text_raw for r in task.kind.serving_records(task, served_all(out))
+        ]
         result["saved_model_text_label_agreement"] = float(
-            np.mean(text_out.argmax(-1) == reference.argmax(-1))
+            np.mean(labels(text_records) == labels(records["keras"]))
         )
     return result
+
+
+def served_all(outputs) -> dict:
+    return {k: np.asarray(v) for k, v in outputs.items()}
 
 
 def main(argv=None):

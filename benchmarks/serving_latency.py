@@ -22,14 +22,13 @@ from export_artifacts import (  # noqa: E402
     benchmark_arguments,
     dev_examples,
     int32_batches,
+    prediction_batches,
     prepare,
     report_header,
     text_batches,
     tflite_runners,
     write_report,
 )
-
-from mtdnn_keras.data.multitask_data import eval_dataset  # noqa: E402
 
 
 def timed(function, batches, warmup=3):
@@ -73,8 +72,8 @@ def main(argv=None):
         needed = max(args.requests, batch * args.batches)
         examples = (examples * (needed // len(examples) + 1))[:needed]
         single, grouped = examples[: args.requests], examples[: batch * args.batches]
-        single_ids = int32_batches(eval_dataset(single, task, tokenizer, 1))
-        grouped_ids = int32_batches(eval_dataset(grouped, task, tokenizer, batch))
+        single_ids = int32_batches(prediction_batches(single, task, tokenizer, 1))
+        grouped_ids = int32_batches(prediction_batches(grouped, task, tokenizer, batch))
         single_text = text_batches(single, task, 1)
         grouped_text = text_batches(grouped, task, batch)
         ids_signature = saved_model.signatures[name]

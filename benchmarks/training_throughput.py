@@ -39,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import keras  # noqa: E402
 import keras_hub  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from export_artifacts import machine  # noqa: E402
+from export_artifacts import machine, prediction_batches  # noqa: E402
 
 from mtdnn_keras.data.mixing_strategy import MixingStrategy  # noqa: E402
-from mtdnn_keras.data.multitask_data import MultiTaskData, eval_dataset  # noqa: E402
+from mtdnn_keras.data.multitask_data import MultiTaskData  # noqa: E402
 from mtdnn_keras.data.task_files import read_split, split_path  # noqa: E402
 from mtdnn_keras.optimizers.skip_zero_gradient import make_optimizer  # noqa: E402
 from mtdnn_keras.tasks import TaskRegistry  # noqa: E402
@@ -239,7 +239,7 @@ def main():
     dev = read_split(rte_task, split_path(rte_task, "dev", args.data_dir), "dev").examples
     dev_tokens = sum(
         int(x["padding_mask"].sum())
-        for x in eval_dataset(dev, rte_task, start.tokenizer).as_numpy_iterator()
+        for x in prediction_batches(dev, rte_task, start.tokenizer).as_numpy_iterator()
     )
     rte_figures = batch_figures(
         MultiTaskData(rte_tasks, rte_train, start.tokenizer, args.batch_size), start.backbone_config
@@ -276,7 +276,7 @@ def main():
                 rte["examples_per_second"] / peer["examples_per_second"], 2
             ),
         }
-        dev_x = eval_dataset(dev, rte_task, start.tokenizer)
+        dev_x = prediction_batches(dev, rte_task, start.tokenizer)
         report["inference_rte_dev"][precision] = {
             "mtdnn_keras": inference(
                 lambda m=model, x=dev_x: m.predict(x, verbose=0), dev, dev_tokens

@@ -394,11 +394,7 @@ def _run(args) -> int:
             )
             return 0
         for name, task in registry.tasks.items():
-            labels = {
-                "span": "answer span",
-                "multiple_choice": f"{task.num_choices} choices",
-                "regression": "score",
-            }.get(task.type, ", ".join(task.labels))
+            labels = task.kind.describe(task)
             print(
                 f"{name:14} {task.type:15} {task.head:7} [{labels}]  metrics: {', '.join(task.metrics)}"
             )

@@ -23,7 +23,6 @@ from mtdnn_keras.export.token_ids_model import (
     raw_variables,
 )
 
-from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
 from mtdnn_keras.storage.atomic_writes import atomic_directory
 from mtdnn_keras.storage.output_guard import check_output
 
@@ -47,11 +46,13 @@ def export_saved_model(
       tokenised in the graph with the model's WordPiece vocabulary (needs tensorflow-text's
       ops: `import tensorflow_text` before loading).
 
-    Outputs: `probabilities` and `label_ids` (classification), `scores` (regression, ranking,
-    one per row for multiple choice); for span tasks `start_logits` and `end_logits`, and the
-    window's answer: token positions `start_index` and `end_index`, `null_score_diff` and
-    `has_answer` (at the threshold `fit` tuned). The first task's ids signature is also
-    `serving_default`.
+    Outputs are the task type's (`TaskType.serving_outputs`): `probabilities` and
+    `label_ids` (classification), `scores` (regression, ranking, one per row for multiple
+    choice); for span tasks `start_logits` and `end_logits`, and the window's answer: token
+    positions `start_index` and `end_index`, `null_score_diff` and `has_answer` (at the
+    threshold `fit` tuned); for sequence labelling `probabilities` and `tag_ids` per token
+    (a word's tag is at its first piece). Span, multiple-choice and sequence-labelling tasks
+    have the ids signature only. The first task's ids signature is also `serving_default`.
 
     Also written: `assets/vocab.txt`; `assets.extra/tf_serving_warmup_requests` (one request
     per signature, replayed by TF Serving on load); `assets.extra/mtdnn_keras_signatures.json`
@@ -90,14 +91,13 @@ def export_saved_model(
             input_signature=TOKEN_ID_INPUTS,
         )
     for task in tasks:
-        if task.type in ("span", "multiple_choice"):
-            continue  # their text form needs windows or choices: ids signatures only
+        if not task.kind.has_text_signature(task):
+            continue  # a span's text form needs windows, a choice's its choices: ids only
         text_spec = [tf.TensorSpec([None], tf.string, name="text_a")]
         if task.is_pair_task:
             text_spec.append(tf.TensorSpec([None], tf.string, name="text_b"))
-        encoder = TextPairEncoder(tokenizer, task.max_seq_length)
         archive.add_endpoint(
-            f"{task.name}_text", _text_endpoint(model, task, encoder), input_signature=text_spec
+            f"{task.name}_text", _text_endpoint(model, task, tokenizer), input_signature=text_spec
         )
     _track_variables_once(archive)
     with atomic_directory(target) as temporary:
@@ -145,7 +145,7 @@ def _warmup_inputs(tasks, tokenizer) -> dict[str, dict]:
     requests = {}
     for task in tasks:
         requests[task.name] = feed
-        if task.type not in ("span", "multiple_choice"):
+        if task.kind.has_text_signature(task):
             text = {"text_a": np.array([b"A warm-up sentence.", b"Another one."])}
             if task.is_pair_task:
                 text["text_b"] = np.array([b"A second sentence.", b"And another."])
@@ -163,48 +163,6 @@ def _track_variables_once(archive) -> None:
         wrapped = getattr(trackable, attribute, None)
         if wrapped is not None:
             setattr(trackable, attribute, raw_variables(wrapped))
-
-
-def _outputs(task, output, inputs=None):
-    if task.type == "classification":  # logits, or a SAN head's log-probabilities
-        probabilities = tf.nn.softmax(tf.cast(output, tf.float32), axis=-1)
-        return {
-            "probabilities": probabilities,
-            "label_ids": tf.argmax(probabilities, axis=-1, output_type=tf.int32),
-        }
-    if task.type == "span":
-        return _span_outputs(task, tf.cast(output, tf.float32), *inputs)
-    return {"scores": tf.cast(output, tf.float32)}
-
-
-def _span_outputs(task, logits, token_ids, segment_ids, padding_mask, sep_token_id):
-    """Logits, and the answer of a one-window question as `decode_spans` finds it: the best
-    span of context tokens (segment 1, not `[SEP]`) with start <= end and at most
-    `max_answer_length` tokens, searched over all pairs; `null_score_diff` = `[CLS]` score -
-    span score; `has_answer` unless that exceeds the task's tuned threshold."""
-    start_logits, end_logits = logits[..., 0], logits[..., 1]
-    context = (segment_ids == 1) & (padding_mask != 0) & (token_ids != sep_token_id)
-    position = tf.range(tf.shape(token_ids)[1])
-    gap = position[None, :] - position[:, None]  # end - start, (start, end)
-    allowed = (gap >= 0) & (gap < task.max_answer_length)
-    allowed = allowed[None] & context[:, :, None] & context[:, None, :]
-    scores = start_logits[:, :, None] + end_logits[:, None, :]
-    scores = tf.where(allowed, scores, tf.fill(tf.shape(scores), -1e30))
-    length = tf.shape(token_ids)[1]
-    best = tf.argmax(tf.reshape(scores, [tf.shape(scores)[0], -1]), axis=-1, output_type=tf.int32)
-    span_score = tf.reduce_max(scores, axis=[1, 2])
-    null_score_diff = start_logits[:, 0] + end_logits[:, 0] - span_score
-    has_answer = tf.reduce_any(context, axis=1)
-    if task.allow_no_answer:
-        has_answer &= null_score_diff <= task.null_score_threshold
-    return {
-        "start_logits": start_logits,
-        "end_logits": end_logits,
-        "start_index": best // length,
-        "end_index": best % length,
-        "null_score_diff": null_score_diff,
-        "has_answer": has_answer,
-    }
 
 
 def _ids_endpoint(model, task, sep_token_id):
@@ -226,13 +184,13 @@ def _ids_endpoint(model, task, sep_token_id):
         with tf.control_dependencies(checks):
             inputs = _at_least_one_token(token_ids, segment_ids, padding_mask)
         outputs = call_on_token_ids(model, *inputs)
-        outputs = _outputs(task, outputs[task.name], (*inputs, sep_token_id))
-        return _first_rows(outputs, shape[0], shape[1])
+        outputs = task.kind.serving_outputs(task, outputs[task.name], (*inputs, sep_token_id))
+        return _first_rows(task, outputs, shape[0], shape[1])
 
     return serve
 
 
-def _text_endpoint(model, task, encoder: TextPairEncoder):
+def _text_endpoint(model, task, tokenizer):
     def serve(text_a, text_b=None):
         if text_b is not None:
             sizes = tf.size(text_a), tf.size(text_b)
@@ -246,7 +204,7 @@ def _text_endpoint(model, task, encoder: TextPairEncoder):
             )
             with tf.control_dependencies([same]):
                 text_a, text_b = tf.identity(text_a), tf.identity(text_b)
-        features = encoder.encode_batch(text_a, text_b)
+        features, words = task.kind.text_features(task, tokenizer, text_a, text_b)
         # cut the batch to its longest example: max_seq_length columns are mostly padding
         # (at least one column: an empty batch has no longest example)
         lengths = tf.reduce_sum(tf.cast(features["padding_mask"], tf.int32), 1)
@@ -254,7 +212,9 @@ def _text_endpoint(model, task, encoder: TextPairEncoder):
         features = {key: value[:, :length] for key, value in features.items()}
         padded = _at_least_one_token(*(features[key] for key in TEXT_FEATURES))
         outputs = model(dict(zip(TEXT_FEATURES, padded)), training=False)
-        return _first_rows(_outputs(task, outputs[task.name]), tf.size(text_a), length)
+        inputs = (*padded, tokenizer.sep_token_id)
+        outputs = task.kind.text_outputs(task, outputs[task.name], inputs, words)
+        return _first_rows(task, outputs, tf.size(text_a), length)
 
     return serve
 
@@ -294,10 +254,11 @@ def _at_least_one_token(*inputs):
     return [tf.pad(value, padding) for value in inputs]
 
 
-def _first_rows(outputs: dict, batch, length) -> dict:
+def _first_rows(task, outputs: dict, batch, length) -> dict:
     """`outputs` of `_at_least_one_token`'s inputs cut back to the request's `batch` rows
-    (and `length` columns, for the per-token span logits)."""
+    (and `length` columns, for the outputs the task's type has per token)."""
+    per_token = task.kind.per_token_outputs()
     return {
-        name: value[:batch, :length] if name in ("start_logits", "end_logits") else value[:batch]
+        name: value[:batch, :length] if name in per_token else value[:batch]
         for name, value in outputs.items()
     }

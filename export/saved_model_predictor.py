@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the ops of the text signatures)
+
+from mtdnn_keras.tasks.task_definition import TaskDefinition
 
 SIGNATURES_FILE = "mtdnn_keras_signatures.json"
 
@@ -39,7 +40,12 @@ class SavedModelPredictor:
             raise FileNotFoundError(
                 f"{self.path} is not a mtdnn-keras SavedModel export (no assets.extra/{SIGNATURES_FILE})"
             )
-        self.tasks = json.loads(description.read_text(encoding="utf-8"))["tasks"]
+        self.tasks = {
+            name: TaskDefinition.from_dict(name, {k: v for k, v in fields.items() if k != "name"})
+            for name, fields in json.loads(description.read_text(encoding="utf-8"))[
+                "tasks"
+            ].items()
+        }
         self.model = tf.saved_model.load(str(self.path))
         self.batch_size = batch_size
 
@@ -47,19 +53,21 @@ class SavedModelPredictor:
         self, task: str, texts_a: list[str], texts_b: list[str] | None = None
     ) -> list[dict]:
         """One dict per input: `label` and `probabilities` (classification), `score`
-        (regression) or `relevance` and `label` (ranking), as `mtdnn_keras.Predictor`."""
+        (regression), `relevance` and `label` (ranking), or `words`, `tags` and `entities`
+        (sequence labelling), as `mtdnn_keras.Predictor`."""
         if task not in self.tasks:
             raise KeyError(f"no task {task!r} in this export; it has {sorted(self.tasks)}")
         name = f"{task}_text"
         if name not in self.model.signatures:
             raise ValueError(
-                f"task '{task}' has no text signature (span and multiple-choice tasks take token ids)"
+                f"task '{task}' has no text signature (span and multiple-choice tasks take "
+                "token ids)"
             )
         for argument, texts in (("texts_a", texts_a), ("texts_b", texts_b)):
             if (texts is not None or argument == "texts_a") and not _is_list_of_strings(texts):
                 raise TypeError(f"{argument} must be a list of strings")
         definition = self.tasks[task]
-        pair = definition.get("reader", {}).get("text_b") is not None
+        pair = definition.is_pair_task
         if pair and (texts_b is None or len(texts_b) != len(texts_a)):
             raise ValueError(f"task '{task}' takes pairs: give texts_b, one for each of texts_a")
         if not pair and texts_b is not None:
@@ -71,25 +79,9 @@ class SavedModelPredictor:
             if pair:
                 feed["text_b"] = tf.constant(texts_b[start : start + self.batch_size], tf.string)
             outputs = {k: v.numpy() for k, v in signature(**feed).items()}
-            results.extend(_records(definition, outputs))
+            texts = texts_a[start : start + self.batch_size]
+            results.extend(definition.kind.serving_records(definition, outputs, texts))
         return results
-
-
-def _records(definition: dict, outputs: dict) -> list[dict]:
-    labels = definition.get("labels", [])
-    if definition["type"] == "classification":
-        return [
-            {"label": labels[int(i)], "probabilities": dict(zip(labels, map(float, p)))}
-            for i, p in zip(outputs["label_ids"], outputs["probabilities"])
-        ]
-    if definition["type"] == "ranking":
-        positive = labels.index(definition["positive_label"])
-        negative = next(i for i in range(len(labels)) if i != positive)
-        return [
-            {"label": labels[positive if s > 0.5 else negative], "relevance": float(s)}
-            for s in np.asarray(outputs["scores"])
-        ]
-    return [{"score": float(s)} for s in np.asarray(outputs["scores"])]
 
 
 def _is_list_of_strings(texts) -> bool:

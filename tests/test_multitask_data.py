@@ -8,7 +8,8 @@ from scipy import stats
 
 from mtdnn_keras.data.example_reader import Example
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
-from mtdnn_keras.data.multitask_data import MultiTaskData, ranking_groups
+from mtdnn_keras.data.multitask_data import MultiTaskData
+from mtdnn_keras.task_types.ranking import ranking_groups
 from mtdnn_keras.tasks import TaskRegistry
 
 TASKS = TaskRegistry.builtin().tasks

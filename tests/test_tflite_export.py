@@ -172,7 +172,6 @@ def test_quantize_groups_lower_minilm_int8_error(tmp_path):
     from conftest import require_data
     from mtdnn_keras.export.tflite_model import export_tflite
 
-    from mtdnn_keras.data.multitask_data import eval_dataset
     from mtdnn_keras.data.task_files import read_split, split_path
     from mtdnn_keras.encoders.encoder_loader import load_encoder
     from mtdnn_keras.models.model_directory import (
@@ -193,7 +192,7 @@ def test_quantize_groups_lower_minilm_int8_error(tmp_path):
     examples = read_split(task, split_path(task, "dev", glue), "dev").examples[:96]
     batches = [
         {k: v.astype(np.int32) for k, v in batch.items()}
-        for batch in eval_dataset(examples, task, tokenizer, 32).as_numpy_iterator()
+        for batch in task.kind.prediction_inputs(task, examples, tokenizer, 32).inputs.as_numpy_iterator()
     ]
     reference = np.concatenate(
         [model({**b, "padding_mask": b["padding_mask"] > 0})["rte"] for b in batches]

@@ -7,10 +7,12 @@ import csv
 import dataclasses
 import io
 import json
-import math
 import re
 from pathlib import Path
 
+from mtdnn_keras.data.example import Answer, Example
+from mtdnn_keras.data.words import joined_words
+from mtdnn_keras.task_types import LabelError
 from mtdnn_keras.tasks.task_definition import ReaderSpec, TaskDefinition
 from mtdnn_keras.user_values import is_scalar, show
 
@@ -31,38 +33,6 @@ class DataError(ValueError):
         self.path = str(path)
         self.line = line
         self.field = field
-
-
-@dataclasses.dataclass(frozen=True)
-class Answer:
-    """One reference answer of a span task: its text and its first character in the context."""
-
-    text: str
-    start: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Example:
-    """One example: a text or text pair, its label and where it came from.
-
-    `label` is the label's index in the task's `labels` (classification, ranking), the score
-    (regression), the right choice's index (multiple choice), or `None` for an unlabeled file.
-    A span task's example is `text_a` the question and `text_b` the context, with `answers`
-    its reference answers (empty: unanswerable; `None`: unlabeled). A multiple-choice
-    example's candidates are `choices`, each completing `text_b` (or standing alone).
-    """
-
-    text_a: str
-    text_b: str | None
-    label: int | float | None
-    id: str
-    line: int
-    choices: tuple[str, ...] | None = None
-    answers: tuple[Answer, ...] | None = None
-
-    def choice_pairs(self) -> list[tuple[str, str]]:
-        """Multiple choice: `(context, text_b + " " + choice)` for each choice."""
-        return [(self.text_a, f"{self.text_b} {c}" if self.text_b else c) for c in self.choices]
 
 
 @dataclasses.dataclass
@@ -131,9 +101,13 @@ class ExampleReader:
             raise DataError(path, None, None, f"cannot read: {error.strerror}") from None
         if not raw.removeprefix(b"\xef\xbb\xbf").strip():  # nothing, or only a BOM
             raise DataError(path, None, None, "the file is empty")
-        rows = {"tsv": _TsvRows, "jsonl": _JsonRows, "csv": _CsvRows, "squad": _SquadRows}[
-            spec.format
-        ](path, raw, spec)
+        rows = {
+            "tsv": _TsvRows,
+            "jsonl": _JsonRows,
+            "csv": _CsvRows,
+            "squad": _SquadRows,
+            "conll": _ConllRows,
+        }[spec.format](path, raw, spec)
         result = ReadResult(str(path), [], collections.Counter())
         seen_ids: dict[str, int] = {}
         for line, fields in rows:
@@ -152,7 +126,7 @@ class ExampleReader:
                 result.examples.append(example)
             except _RowError as error:
                 if not self.skip_bad_rows:
-                    raise DataError(path, line, error.field, error.message) from None
+                    raise DataError(path, error.line or line, error.field, error.message) from None
                 result.skipped[error.reason] += 1
         if not result.examples:
             raise DataError(path, None, None, f"no usable examples ({result.summary()})")
@@ -163,6 +137,8 @@ class ExampleReader:
             raise fields
         if spec.format == "squad":
             return _squad_example(fields, line, labeled, self.task.allow_no_answer)
+        if spec.format == "conll":
+            return self._conll_example(fields, line, spec, labeled)
         text_a = _text(fields, spec.text_a, "text_a")
         text_b = _text(fields, spec.text_b, "text_b") if spec.text_b is not None else None
         if spec.id is not None and spec.id not in fields:
@@ -188,47 +164,34 @@ class ExampleReader:
         return Example(text_a, text_b, label, example_id, line, choices=choices)
 
     def _label(self, value: str, field) -> int | float:
-        task = self.task
-        if task.type == "multiple_choice":
-            if value not in [str(i) for i in range(task.num_choices)]:
-                raise _RowError(
-                    field,
-                    "unknown label",
-                    f"expected the right choice's index, 0 to {task.num_choices - 1}, got {value!r}",
-                )
-            return int(value)
-        if task.type == "regression":
+        try:
+            return self.task.kind.parse_label(self.task, value)
+        except LabelError as error:
+            raise _RowError(field, error.reason, error.message) from None
+
+    def _conll_example(self, fields, line, spec: ReaderSpec, labeled: bool) -> Example:
+        text, words = joined_words(fields["words"])
+        label = None
+        if labeled:
             try:
-                score = float(value)
-            except ValueError:
+                label = self.task.kind.parse_label(self.task, fields["tags"])
+            except LabelError as error:
                 raise _RowError(
-                    field, "non-numeric score", f"expected a number, got {value!r}"
+                    spec.label, error.reason, error.message, fields["lines"][error.position]
                 ) from None
-            if math.isnan(score) or math.isinf(score):
-                raise _RowError(
-                    field, "non-numeric score", f"expected a finite number, got {value!r}"
-                )
-            if task.score_range and not task.score_range[0] <= score <= task.score_range[1]:
-                low, high = task.score_range
-                raise _RowError(
-                    field, "score out of range", f"score {score} outside [{low}, {high}]"
-                )
-            return score
-        if value not in task.labels:
-            raise _RowError(
-                field,
-                "unknown label",
-                f"unknown label {value!r}; expected one of {list(task.labels)}",
-            )
-        return task.labels.index(value)
+        return Example(text, None, label, str(line), line, words=words)
 
 
 class _RowError(Exception):
-    def __init__(self, field, reason: str, message: str):
+    """A row that cannot be read; `line` where the fault is on another line than the row's
+    first (a sentence's word)."""
+
+    def __init__(self, field, reason: str, message: str, line: int | None = None):
         super().__init__(message)
         self.field = str(field) if field is not None else None
         self.reason = reason
         self.message = message
+        self.line = line
 
 
 def _label_text(value, field) -> str:
@@ -609,3 +572,47 @@ class _JsonRows:
                 yield number, _RowError(None, "invalid JSON", "expected a JSON object")
                 continue
             yield number, record
+
+
+class _ConllRows:
+    """Yields (line of its first word, `{"words", "tags", "lines"}`) for each sentence of a
+    CoNLL file: one word a line, space-separated columns, a blank line between sentences;
+    `-DOCSTART-` lines (document breaks) are skipped."""
+
+    def __init__(self, path: Path, raw: bytes, spec: ReaderSpec):
+        self.path = path
+        self.raw = raw
+        self.word_column = spec.text_a
+        self.tag_column = spec.label
+
+    def __iter__(self):
+        words, tags, lines, error = [], [], [], None
+        for number, raw_line in enumerate(self.raw.split(b"\n"), start=1):
+            try:
+                text = raw_line.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+            except UnicodeDecodeError as decode_error:
+                error = error or _RowError(
+                    None, "invalid UTF-8", f"not UTF-8 text at byte {decode_error.start}", number
+                )
+                continue
+            columns = text.split()
+            if not columns or columns[0] == "-DOCSTART-":
+                if lines:
+                    yield lines[0], error or {"words": words, "tags": tags, "lines": lines}
+                words, tags, lines, error = [], [], [], None
+                continue
+            needed = max(c for c in (self.word_column, self.tag_column) if c is not None) + 1
+            lines.append(number)
+            if len(columns) < needed:
+                error = error or _RowError(
+                    None,
+                    "wrong column count",
+                    f"expected at least {needed} space-separated columns, got {len(columns)}",
+                    number,
+                )
+                continue
+            words.append(columns[self.word_column])
+            if self.tag_column is not None:
+                tags.append(columns[self.tag_column])
+        if lines:
+            yield lines[0], error or {"words": words, "tags": tags, "lines": lines}

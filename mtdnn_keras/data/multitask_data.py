@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-import random
 
 import numpy as np
 import tensorflow as tf
 
-from mtdnn_keras.data.example_reader import Example
+from mtdnn_keras.data.example import Example
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
-from mtdnn_keras.data.span_features import SpanFeaturizer
-from mtdnn_keras.data.text_pair_encoder import TextPairEncoder, cut_to_length, sequence_length
+from mtdnn_keras.data.text_pair_encoder import sequence_length
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 
 PADDING_MODES = ("bucket", "batch", "max")
@@ -22,15 +20,19 @@ class MultiTaskData:
     """Training batches of several tasks, mixed with `tf.data.Dataset.sample_from_datasets`.
 
     Every task's examples are tokenised once (cached in memory), shuffled each epoch and
-    batched alone, so a batch holds one task. Batches are padded to their own longest example
+    batched alone, so a batch holds one task; how a task's rows and labels are laid out is
+    its type's (`TaskType.train_batches`). Batches are padded to their own longest example
     (`padding="batch"`), additionally grouped by length first (`"bucket"`, the default: less
     padding, as Hugging Face's `group_by_length`), or padded to the task's maximum length
     (`"max"`, for comparison). Ranking tasks batch whole groups of `group_size` candidates.
 
     Each element is `(x, y)`: `x` the encoder inputs `token_ids`, `segment_ids` (int32) and
-    `padding_mask` (bool), each `(batch, length)`; `y = {"task_id": (batch,) int32, "label":
-    (batch,) float32}` with the task's index in `tasks` and the class index or score. The
-    task id is a per-example vector so that `tf.distribute` can split batches across replicas.
+    `padding_mask` (bool), each `(batch, length)`; `y` holds `task_id` `(batch,)` int32, the
+    task's index in `tasks`, and the labels of every type in the run (`TaskType.label_fields`:
+    `label` `(batch,)` float32, a class index or score; `span` `(batch, 2)`; `tags` `(batch,
+    length)`), zeros where the batch's task has none: `sample_from_datasets` needs one
+    structure. The task id is a per-example vector so that `tf.distribute` can split batches
+    across replicas.
 
     Args:
         tasks: list of `TaskDefinition`, in model order.
@@ -69,11 +71,17 @@ class MultiTaskData:
         self.mixing = mixing or MixingStrategy()
         self.padding = padding
         self.seed = seed
+        self.label_fields = {}
+        for task in tasks:
+            self.label_fields.update(task.kind.label_fields)
         self._task_datasets = {}
         self.batch_counts = {}
         for index, task in enumerate(tasks):
-            dataset, count = self._task_batches(index, task, train_examples[task.name])
-            self._task_datasets[task.name] = dataset
+            examples = train_examples[task.name]
+            if not examples:
+                raise ValueError(f"task '{task.name}' has no training examples")
+            dataset, count = task.kind.train_batches(task, examples, self, index)
+            self._task_datasets[task.name] = dataset.map(self._common_structure(index))
             self.batch_counts[task.name] = count
         self.weights = self.mixing.weights(self.batch_counts)
         self.steps_per_epoch = sum(self.batch_counts.values())
@@ -156,29 +164,10 @@ class MultiTaskData:
         """One epoch of one task's batches, before mixing (`batch_counts[name]` of them)."""
         return self._task_datasets[name]
 
-    def _task_batches(self, index: int, task: TaskDefinition, examples: list[Example]):
-        if not examples:
-            raise ValueError(f"task '{task.name}' has no training examples")
-        if task.type == "span":
-            features = SpanFeaturizer.for_task(self.tokenizer, task).featurize(examples)
-            encoded = tf.data.Dataset.from_tensor_slices(
-                (features.inputs(), features.positions)
-            ).map(cut_to_length)
-            lengths = features.padding_mask.sum(axis=1)
-            return self._length_batches(index, task, encoded.cache(), lengths, span=True)
-        encoder = TextPairEncoder(self.tokenizer, task.max_seq_length)
-        if task.type == "ranking":
-            groups = ranking_groups(examples, task, random.Random(self.seed + index))
-            return self._group_batches(index, task, groups, task.group_size, encoder)
-        if task.type == "multiple_choice":
-            groups = [choice_rows(example) for example in examples]
-            return self._group_batches(index, task, groups, task.num_choices, encoder)
-        encoded = encoder.dataset(examples, pair=task.is_pair_task).cache()
-        lengths = np.fromiter(encoded.map(sequence_length).as_numpy_iterator(), dtype=np.int64)
-        return self._length_batches(index, task, encoded, lengths)
-
-    def _length_batches(self, index, task, encoded, lengths, span=False):
-        """Shuffled batches of single rows, grouped by length or padded as `padding` says."""
+    def length_batches(self, index: int, task: TaskDefinition, encoded, lengths):
+        """Shuffled batches of single rows `(features, labels)` (unbatched in `encoded`,
+        `lengths` their lengths), grouped by length or padded as `padding` says, and their
+        count."""
         shuffled = encoded.shuffle(
             len(lengths), seed=self.seed + index, reshuffle_each_iteration=True
         )
@@ -188,21 +177,37 @@ class MultiTaskData:
                 sequence_length,
                 bucket_boundaries=boundaries,
                 bucket_batch_sizes=[self.batch_size] * (len(boundaries) + 1),
+                padding_values=self._padding_values(task),
             )
             bucket_sizes = np.bincount(np.searchsorted(boundaries, lengths, side="right"))
             count = int(sum(math.ceil(size / self.batch_size) for size in bucket_sizes))
         else:
-            shape = [task.max_seq_length] if self.padding == "max" else [None]
+            length = task.max_seq_length if self.padding == "max" else None
+            fields = task.kind.label_fields
             batches = shuffled.padded_batch(
                 self.batch_size,
-                padded_shapes=({k: shape for k in _FEATURES}, [2] if span else []),
+                padded_shapes=(
+                    {k: [length] for k in _FEATURES},
+                    {k: [length if d is None else d for d in f.shape] for k, f in fields.items()},
+                ),
+                padding_values=self._padding_values(task),
             )
             count = math.ceil(len(lengths) / self.batch_size)
-        return batches.map(_with_task_id(index, span)), count
+        return batches, count
 
-    def _group_batches(self, index, task, groups, group_size, encoder):
+    @staticmethod
+    def _padding_values(task: TaskDefinition):
+        features = {"token_ids": 0, "segment_ids": 0, "padding_mask": False}
+        labels = {
+            name: tf.constant(field.pad, field.dtype)
+            for name, field in task.kind.label_fields.items()
+        }
+        return ({k: tf.constant(v, _FEATURE_DTYPES[k]) for k, v in features.items()}, labels)
+
+    def group_batches(self, index: int, task: TaskDefinition, groups, group_size: int, encoder):
         """Shuffled batches of whole groups (a ranking query's candidates, a question's
-        choices), `batch_size // group_size` groups a batch, flattened to rows."""
+        choices; `label` 1 for the right row, 0 for the others), `batch_size // group_size`
+        groups a batch, flattened to rows, and their count."""
         rows = [member for group in groups for member in group]
         per_group = encoder.dataset(rows, pair=True).padded_batch(
             group_size, padded_shapes=({k: [None] for k in _FEATURES}, [])
@@ -215,103 +220,32 @@ class MultiTaskData:
             .padded_batch(groups_per_batch, padded_shapes=({k: shape for k in _FEATURES}, [None]))
             .map(_flatten_groups)
         )
-        return batches.map(_with_task_id(index)), math.ceil(len(groups) / groups_per_batch)
+        return batches, math.ceil(len(groups) / groups_per_batch)
+
+    def _common_structure(self, index: int):
+        """`y` of the common element structure: the task id, and every label field of the
+        run (zeros where the task has none)."""
+        fields = self.label_fields
+
+        def attach(features, labels):
+            rows = tf.shape(features["token_ids"])[:1]
+            length = tf.shape(features["token_ids"])[1:2]
+            y = {"task_id": tf.fill(rows, tf.constant(index, tf.int32))}
+            for name, field in fields.items():
+                if name in labels:
+                    y[name] = tf.cast(labels[name], field.dtype)
+                    continue
+                shape = [length if d is None else tf.constant([d]) for d in field.shape]
+                y[name] = tf.zeros(tf.concat([rows, *shape], 0), field.dtype)
+            return features, y
+
+        return attach
 
 
 _FEATURES = ("token_ids", "segment_ids", "padding_mask")
-
-
-def eval_dataset(examples: list[Example], task: TaskDefinition, tokenizer, batch_size: int = 64):
-    """Batches of encoder inputs in file order (no labels), padded to each batch's longest.
-
-    A multiple-choice example gives `num_choices` rows in a row. Span tasks have their own
-    windows (`SpanFeaturizer`)."""
-    if task.type == "span":
-        raise ValueError("span tasks are evaluated on SpanFeaturizer windows")
-    if task.type == "multiple_choice":
-        examples = [row for example in examples for row in choice_rows(example)]
-    encoder = TextPairEncoder(tokenizer, task.max_seq_length)
-    return (
-        encoder.dataset(examples, pair=task.is_pair_task)
-        .map(lambda features, label: features)
-        .padded_batch(batch_size, padded_shapes={k: [None] for k in _FEATURES})
-        .apply(tf.data.experimental.assert_cardinality(math.ceil(len(examples) / batch_size)))
-        .prefetch(tf.data.AUTOTUNE)
-    )
-
-
-def choice_rows(example: Example) -> list[Example]:
-    """A multiple-choice example as one text-pair row per choice, labeled 1 for the right
-    choice and 0 for the others (all 0 when unlabeled)."""
-    return [
-        Example(a, b, float(i == example.label), example.id, example.line)
-        for i, (a, b) in enumerate(example.choice_pairs())
-    ]
-
-
-def ranking_groups(
-    examples: list[Example], task: TaskDefinition, rng: random.Random
-) -> list[list[Example]]:
-    """Groups of `group_size` candidates, the positive first, labels 1 (positive) and 0.
-
-    Each positive candidate is grouped with negatives of the same query (`text_a`) and, where
-    its query has too few, sentences of other queries' negatives drawn with `rng`, paired with
-    this query. GLUE's QNLI (v2) has mostly one candidate per question, so most negatives
-    there are borrowed. Groups are drawn once per run, not per epoch.
-    """
-    positive = task.labels.index(task.positive_label)
-    negatives_by_query: dict[str, list[Example]] = {}
-    all_negatives = []
-    for example in examples:
-        if example.label != positive:
-            negatives_by_query.setdefault(example.text_a, []).append(example)
-            all_negatives.append(example)
-    if not all_negatives:
-        raise ValueError(f"ranking task '{task.name}' has no negative candidates to rank against")
-    groups = []
-    for example in examples:
-        if example.label != positive:
-            continue
-        own = list(negatives_by_query.get(example.text_a, []))
-        rng.shuffle(own)
-        chosen = own[: task.group_size - 1]
-        while len(chosen) < task.group_size - 1:
-            candidate = rng.choice(all_negatives)
-            if candidate.text_a != example.text_a or len(own) == len(all_negatives):
-                chosen.append(candidate)
-        # every candidate, a borrowed negative's sentence too, is ranked against this query
-        group = [example, *chosen]
-        groups.append(
-            [_relabel(m, 1.0 if i == 0 else 0.0, example.text_a) for i, m in enumerate(group)]
-        )
-    if not groups:
-        raise ValueError(
-            f"ranking task '{task.name}' has no positive ('{task.positive_label}') candidates"
-        )
-    return groups
-
-
-def _relabel(example: Example, label: float, text_a: str | None = None) -> Example:
-    return Example(text_a or example.text_a, example.text_b, label, example.id, example.line)
+_FEATURE_DTYPES = {"token_ids": tf.int32, "segment_ids": tf.int32, "padding_mask": tf.bool}
 
 
 def _flatten_groups(features, labels):
     flat = {name: tf.reshape(value, [-1, tf.shape(value)[-1]]) for name, value in features.items()}
-    return flat, tf.reshape(labels, [-1])
-
-
-def _with_task_id(index: int, span: bool = False):
-    """`y` of the common element structure: task ids, labels (float) and answer spans."""
-
-    def attach(features, labels):
-        rows = tf.shape(features["token_ids"])[:1]
-        y = {"task_id": tf.fill(rows, tf.constant(index, tf.int32))}
-        if span:
-            y["label"] = tf.zeros(rows, tf.float32)
-            y["span"] = tf.cast(labels, tf.int32)
-        else:
-            y["label"] = labels
-            y["span"] = tf.zeros(tf.concat([rows, [2]], 0), tf.int32)
-        return features, y
-
-    return attach
+    return flat, {"label": tf.reshape(labels, [-1])}

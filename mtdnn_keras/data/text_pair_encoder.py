@@ -1,9 +1,11 @@
 """Turns texts and text pairs into BERT inputs inside `tf.data`."""
 
+import math
+
 import keras_hub
 import tensorflow as tf
 
-from mtdnn_keras.data.example_reader import Example
+from mtdnn_keras.data.example import Example
 
 # Tokenise this many examples per call: the tokenizer is much faster on batches.
 _TOKENIZE_BATCH = 512
@@ -72,3 +74,19 @@ def cut_to_length(features, label):
 
 def sequence_length(features, label=None):
     return tf.shape(features["token_ids"])[0]
+
+
+def text_batches(
+    examples: list[Example], tokenizer, max_seq_length: int, pair: bool, batch_size: int = 64
+) -> tf.data.Dataset:
+    """Batches of encoder inputs in example order (no labels), padded to each batch's
+    longest."""
+    features = ("token_ids", "segment_ids", "padding_mask")
+    return (
+        TextPairEncoder(tokenizer, max_seq_length)
+        .dataset(examples, pair=pair)
+        .map(lambda inputs, label: inputs)
+        .padded_batch(batch_size, padded_shapes={k: [None] for k in features})
+        .apply(tf.data.experimental.assert_cardinality(math.ceil(len(examples) / batch_size)))
+        .prefetch(tf.data.AUTOTUNE)
+    )

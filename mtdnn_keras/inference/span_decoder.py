@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from mtdnn_keras.data.example_reader import Example
+from mtdnn_keras.data.example import Example
 from mtdnn_keras.data.span_features import NO_SPAN, SpanFeatures
 
 

@@ -5,8 +5,6 @@ import tensorflow as tf
 from keras import ops
 
 from mtdnn_keras.layers.masked_mean_pooling import MaskedMeanPooling
-from mtdnn_keras.layers.san_answer_module import SANAnswerModule
-from mtdnn_keras.losses.ranking_loss import listwise_ranking_loss
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 
 POOLINGS = ("cls", "mean")
@@ -21,18 +19,20 @@ class MTDNNModel(keras.Model):
     Understanding"](https://arxiv.org/abs/1901.11504).
 
     A functional model from `token_ids`, `segment_ids` and `padding_mask` to a dict keyed by
-    task name: classification logits `(batch, num_labels)` (log-probabilities for a SAN head),
-    a regression score `(batch,)`, a ranking relevance `Rel(Q, A) = sigmoid(w x)` `(batch,)`,
-    a multiple-choice score `(batch,)` (one row per choice), or span start and end logits
-    `(batch, length, 2)` (padding at -10000). Linear heads read the pooled `[CLS]` vector
-    (`pooling="cls"`, the paper's) or the mean of the token vectors (`pooling="mean"`, for
-    encoders trained that way such as MiniLM); the SAN and span heads read the token vectors.
+    task name. Each task's head layers, output and loss are its type's (`task.kind`, see
+    `mtdnn_keras.task_types`): classification logits `(batch, num_labels)` (log-probabilities
+    for a SAN head), a regression score `(batch,)`, a ranking relevance `Rel(Q, A) =
+    sigmoid(w x)` `(batch,)`, a multiple-choice score `(batch,)` (one row per choice), span
+    start and end logits `(batch, length, 2)` (padding at -10000), or tag logits per token
+    `(batch, length, tags)`. Linear heads read the pooled `[CLS]` vector (`pooling="cls"`,
+    the paper's) or the mean of the token vectors (`pooling="mean"`, for encoders trained
+    that way such as MiniLM); the SAN, span and tagging heads read the token vectors.
 
-    `fit` takes batches `(x, y)` with `y = {"task_id": (batch,), "label": (batch,), "span":
-    (batch, 2)}` (`span` the answer's start and end token for span tasks), all rows of one
-    batch from one task (see `mtdnn_keras.data.MultiTaskData`). Each step computes only
-    that task's loss (chosen in the graph, so a regression score never meets a softmax), and
-    with the package's skip-zero-gradient optimizers every other head stays bit-identical.
+    `fit` takes batches `(x, y)` with `y = {"task_id": (batch,), ...}` and the labels of the
+    run's task types (`label`, `span`, `tags`), all rows of one batch from one task (see
+    `mtdnn_keras.data.MultiTaskData`). Each step computes only that task's loss (chosen in
+    the graph, so a regression score never meets a softmax), and with the package's
+    skip-zero-gradient optimizers every other head stays bit-identical.
 
     Args:
         backbone: `keras_hub.models.BertBackbone`. The shared encoder.
@@ -71,24 +71,12 @@ class MTDNNModel(keras.Model):
         self.mean_pooling = MaskedMeanPooling(name="mean_pooling") if pooling == "mean" else None
         self.task_dropouts = {}
         self.task_heads = {}
+        settings = {"san_steps": san_steps, "san_step_dropout": san_step_dropout}
         for task in tasks:
-            if task.head == "san":  # SAN applies the task's dropout to its memories itself
-                self.task_heads[task.name] = SANAnswerModule(
-                    num_classes=task.num_outputs,
-                    hidden_dim=backbone.hidden_dim,
-                    num_steps=san_steps,
-                    step_dropout=san_step_dropout,
-                    dropout=task.dropout,
-                    dtype="float32",
-                    name=f"{task.name}_head",
-                )
-            else:
-                self.task_dropouts[task.name] = keras.layers.Dropout(
-                    task.dropout, name=f"{task.name}_dropout"
-                )
-                self.task_heads[task.name] = keras.layers.Dense(
-                    task.num_outputs, dtype="float32", name=f"{task.name}_head"
-                )
+            dropout, head = task.kind.build_head(task, backbone.hidden_dim, settings)
+            if dropout is not None:
+                self.task_dropouts[task.name] = dropout
+            self.task_heads[task.name] = head
 
         # === Functional Model ===
         inputs = {
@@ -101,26 +89,17 @@ class MTDNNModel(keras.Model):
             pooled = self.mean_pooling(encoded["sequence_output"], inputs["padding_mask"])
         else:
             pooled = encoded["pooled_output"]
-        outputs = {}
-        for task in tasks:
-            head = self.task_heads[task.name]
-            if task.head == "san":
-                out = head(
-                    encoded["sequence_output"],
-                    inputs["segment_ids"],
-                    inputs["padding_mask"],
-                )
-            elif task.type == "span":
-                out = head(self.task_dropouts[task.name](encoded["sequence_output"]))
-                mask = ops.expand_dims(inputs["padding_mask"], -1)
-                out = ops.where(mask, out, ops.full_like(out, -10000.0))
-            else:
-                out = head(self.task_dropouts[task.name](pooled))
-            if task.type in ("regression", "multiple_choice"):
-                out = ops.squeeze(out, -1)
-            elif task.type == "ranking":
-                out = ops.sigmoid(ops.squeeze(out, -1))
-            outputs[task.name] = out
+        encoded = {"sequence_output": encoded["sequence_output"], "pooled": pooled}
+        outputs = {
+            task.name: task.kind.head_output(
+                task,
+                self.task_dropouts.get(task.name),
+                self.task_heads[task.name],
+                encoded,
+                inputs,
+            )
+            for task in tasks
+        }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===
@@ -195,7 +174,7 @@ class MTDNNModel(keras.Model):
     def task_loss(self, task_id, outputs, labels):
         """The summed loss of the task numbered `task_id` (a scalar tensor) over the batch's
         examples (a ranking query's group, a question's choices: one example), computed for
-        that task alone. `labels` is `{"label": (batch,) float32, "span": (batch, 2) int32}`."""
+        that task alone by its type. `labels` is the batch's `y` without `task_id`."""
         branches = [self._loss_fn(task, outputs[task.name], labels) for task in self.tasks]
         if len(branches) == 1:
             return branches[0]()
@@ -203,34 +182,8 @@ class MTDNNModel(keras.Model):
 
     @staticmethod
     def _loss_fn(task, output, labels):
-        def cross_entropy(targets, logits):
-            return ops.sum(
-                keras.losses.sparse_categorical_crossentropy(
-                    ops.cast(targets, "int32"), logits, from_logits=True
-                )
-            )
-
         def loss():
-            output32 = ops.cast(output, "float32")
-            label = labels["label"]
-            if task.type == "regression":
-                return ops.sum(ops.square(output32 - label))
-            if task.type == "ranking":
-                return ops.sum(
-                    listwise_ranking_loss(
-                        output32, label, task.group_size, task.ranking_gamma, reduction="none"
-                    )
-                )
-            if task.type == "multiple_choice":  # rows are choices; label 1 marks the right one
-                scores = ops.reshape(output32, (-1, task.num_choices))
-                answer = ops.argmax(ops.reshape(label, (-1, task.num_choices)), axis=-1)
-                return cross_entropy(answer, scores)
-            if task.type == "span":
-                positions = labels["span"]
-                return cross_entropy(positions[:, 0], output32[..., 0]) + cross_entropy(
-                    positions[:, 1], output32[..., 1]
-                )
-            return cross_entropy(label, output32)
+            return task.kind.loss(task, ops.cast(output, "float32"), labels)
 
         return loss
 
@@ -251,8 +204,9 @@ class MTDNNModel(keras.Model):
         task_id = ops.cast(ops.argmax(rows), "int32")
         examples = ops.sum(rows) / ops.take(ops.array(self._rows_per_example, "float32"), task_id)
         outputs = self(x, training=training)
-        span = y["span"] if "span" in y else ops.zeros((ops.shape(y["label"])[0], 2), "int32")
-        labels = {"label": ops.cast(y["label"], "float32"), "span": span}
+        labels = {name: value for name, value in y.items() if name != "task_id"}
+        if "label" in labels:
+            labels["label"] = ops.cast(labels["label"], "float32")
         share = self.task_loss(task_id, outputs, labels) / ops.maximum(examples, 1.0)
         loss = context.all_reduce(tf.distribute.ReduceOp.SUM, share) if distributed else share
         return task_id, share, loss

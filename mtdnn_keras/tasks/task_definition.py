@@ -5,26 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from mtdnn_keras.task_types import TASK_TYPES, TaskType
 from mtdnn_keras.user_values import is_finite_number, is_scalar, show
 
-TASK_TYPES = ("classification", "regression", "ranking", "span", "multiple_choice")
 HEADS = ("linear", "san")
-READER_FORMATS = ("tsv", "jsonl", "csv", "squad")
-METRICS_BY_TYPE = {
-    "classification": ("accuracy", "f1", "mcc"),
-    "regression": ("pearson", "spearman"),
-    "ranking": ("accuracy", "f1"),
-    "span": ("exact", "f1"),
-    "multiple_choice": ("accuracy",),
-}
-SPAN_FIELDS = (
-    "doc_stride",
-    "max_query_length",
-    "max_answer_length",
-    "n_best_size",
-    "allow_no_answer",
-    "null_score_threshold",
-)
+READER_FORMATS = ("tsv", "jsonl", "csv", "squad", "conll")
 SPLITS = ("train", "dev", "test")
 MAX_SEQ_LENGTHS = (8, 512)  # the bounds of a task's max_seq_length (and --max-seq-length)
 
@@ -40,8 +25,11 @@ class ReaderSpec:
     Args:
         format: `"tsv"` (tab-separated, no quote handling, UTF-8 with an optional BOM),
             `"jsonl"` (one JSON object a line), `"csv"` (comma-separated with quoting and a
-            header, as SWAG's official files) or `"squad"` (the official SQuAD JSON, whose
-            layout is fixed: a squad reader names no columns).
+            header, as SWAG's official files), `"squad"` (the official SQuAD JSON, whose
+            layout is fixed: a squad reader names no columns) or `"conll"` (CoNLL-2003's: one
+            word a line, space-separated columns named by index, a blank line between
+            sentences, `-DOCSTART-` lines skipped; `text_a` the word's column, `label` the
+            tag's).
         header: TSV only. Whether the first line names the columns.
         text_a: column name (header or JSON key) or 0-based column index of the first text.
         text_b: the same for the second text of a pair; `None` for single-sentence tasks.
@@ -71,13 +59,16 @@ class TaskDefinition:
         type: str. `"classification"` (softmax over `labels`, cross-entropy), `"regression"`
             (one real value, mean squared error), `"ranking"` (the paper's pairwise ranking:
             softmax over a group of candidates holding one positive), `"span"` (extractive
-            question answering: start and end logits per token, SQuAD) or `"multiple_choice"`
-            (a score per `[CLS] context [SEP] ending [SEP]`, softmax over the choices, SWAG).
+            question answering: start and end logits per token, SQuAD), `"multiple_choice"`
+            (a score per `[CLS] context [SEP] ending [SEP]`, softmax over the choices, SWAG)
+            or `"sequence_labeling"` (a tag per word: NER, POS, chunking). Each type is a
+            class in `mtdnn_keras.task_types`; `kind` is this task's.
         labels: tuple of str. Label values as they appear in the files; label `i` is output
-            index `i`. Classification and ranking only.
+            index `i`. Classification, ranking and sequence labelling (its tags) only.
         metrics: tuple of str. Among `accuracy`, `f1`, `mcc` (classification, ranking),
             `pearson`, `spearman` (regression), `exact`, `f1` (span: SQuAD's exact match and
-            token F1) and `accuracy` (multiple choice). Reported on the 0-100 scale.
+            token F1), `accuracy` (multiple choice), `f1`, `precision`, `recall` (sequence
+            labelling: by entity) and `accuracy` (by token). Reported on the 0-100 scale.
         head: str. `"linear"` (a dense layer on the pooled `[CLS]` vector) or `"san"` (the
             stochastic answer network, pairwise classification only).
         dropout: float. Dropout before the head (paper: 0.1; MNLI 0.3; CoLA 0.05).
@@ -101,6 +92,8 @@ class TaskDefinition:
         null_score_threshold: float. Span only: predict no answer when the null score beats
             the best span's score by more than this. `fit` stores the value tuned on the dev
             set in the saved model.
+        tag_scheme: str. Sequence labelling only: `"iob2"` or `"iob1"` (entity tags; IOB1
+            files are converted to IOB2 as they are read), or `None` for plain tags (POS).
     """
 
     name: str
@@ -125,14 +118,18 @@ class TaskDefinition:
     n_best_size: int = 20
     allow_no_answer: bool = True
     null_score_threshold: float = 0.0
+    tag_scheme: str | None = None
+
+    @property
+    def kind(self) -> TaskType:
+        """The task's type: what is particular to its kind of task."""
+        return TASK_TYPES[self.type]
 
     @property
     def num_outputs(self) -> int:
-        """Width of the head's output: the number of classes, 2 (start, end) for a span
-        task, or 1 for a score."""
-        if self.type == "classification":
-            return len(self.labels)
-        return 2 if self.type == "span" else 1
+        """Width of the head's output: the number of classes (tags), 2 (start, end) for a
+        span task, or 1 for a score."""
+        return self.kind.num_outputs(self)
 
     @property
     def num_choices(self) -> int:
@@ -143,13 +140,11 @@ class TaskDefinition:
     def rows_per_example(self) -> int:
         """Encoder rows one training example takes: a ranking query's group of candidates,
         a multiple-choice question's choices, else 1. A batch is split between them only."""
-        if self.type == "ranking":
-            return self.group_size
-        return self.num_choices if self.type == "multiple_choice" else 1
+        return self.kind.rows_per_example(self)
 
     @property
     def is_pair_task(self) -> bool:
-        return self.type in ("span", "multiple_choice") or self.reader.text_b is not None
+        return self.kind.is_pair(self)
 
     def reader_for(self, split: str) -> ReaderSpec:
         if split == "test" and self.test_reader is not None:
@@ -217,28 +212,27 @@ class _TaskParser:
         if not self.name or not str(self.name).replace("_", "").replace("-", "").isalnum():
             raise self.fail("name", "a task name is letters, digits, '_' and '-' only")
         task_type = self.data.get("type")
-        if task_type not in TASK_TYPES:
+        if not isinstance(task_type, str) or task_type not in TASK_TYPES:
             raise self.fail(
                 "type", f"expected one of {', '.join(TASK_TYPES)}, got {show(task_type)}"
             )
-        labels = self._labels(task_type)
-        metrics = self._metrics(task_type)
+        kind = TASK_TYPES[task_type]
+        for field in self.data:
+            owners = [t.name for t in TASK_TYPES.values() if field in t.own_fields]
+            if owners and task_type not in owners:
+                raise self.fail(field, f"only {' and '.join(owners)} tasks take this field")
+        labels = self._labels(kind)
+        metrics = self._metrics(kind)
         head = self.data.get("head", "linear")
         if head not in HEADS:
             raise self.fail("head", f"expected one of {', '.join(HEADS)}, got {show(head)}")
         reader = self._reader("reader", self.data.get("reader"), base=None)
-        if head == "san" and (task_type != "classification" or reader.text_b is None):
-            raise self.fail("head", "the SAN head is for pairwise classification tasks only")
-        if (task_type == "span") != (reader.format == "squad"):
+        if reader.format not in kind.reader_formats:
             raise self.fail(
-                "reader.format", "span tasks, and only they, read the 'squad' JSON format"
+                "reader.format",
+                f"a {task_type} task reads {' or '.join(repr(f) for f in kind.reader_formats)}, "
+                f"not {reader.format!r}",
             )
-        if task_type == "multiple_choice" and len(reader.choices) < 2:
-            raise self.fail(
-                "reader.choices", "a multiple-choice task names at least 2 choice columns"
-            )
-        if task_type != "multiple_choice" and reader.choices:
-            raise self.fail("reader.choices", "only multiple-choice tasks have choice columns")
         test_reader = None
         if "test_reader" in self.data:
             test_reader = self._reader("test_reader", self.data["test_reader"], base=reader)
@@ -258,13 +252,13 @@ class _TaskParser:
                 "max_seq_length",
                 f"expected an integer in [{low}, {high}], got {show(max_seq_length)}",
             )
-        score_range = self._score_range(task_type)
-        positive_label, group_size, gamma = self._ranking(task_type, labels)
         glue_name = self.data.get("glue_name")
         if glue_name is not None and not isinstance(glue_name, str):
             raise self.fail("glue_name", f"expected a string, got {show(glue_name)}")
-        span = self._span(task_type, max_seq_length)
-        return TaskDefinition(
+        tag_scheme = self.data.get("tag_scheme")
+        if tag_scheme is not None and not isinstance(tag_scheme, str):
+            raise self.fail("tag_scheme", f"expected a name, got {show(tag_scheme)}")
+        task = TaskDefinition(
             name=str(self.name),
             type=task_type,
             labels=labels,
@@ -276,27 +270,20 @@ class _TaskParser:
             test_reader=test_reader,
             files=files,
             extra_dev=extra_dev,
-            score_range=score_range,
-            positive_label=positive_label,
-            group_size=group_size,
-            ranking_gamma=gamma,
+            score_range=self._score_range(),
             glue_name=glue_name,
-            **span,
+            tag_scheme=tag_scheme,
+            **self._ranking(),
+            **self._span(),
         )
+        kind.check(task, self.fail)
+        return task
 
-    def _labels(self, task_type: str) -> tuple[str, ...]:
+    def _labels(self, kind: TaskType) -> tuple[str, ...]:
         labels = self.data.get("labels")
-        if task_type in ("regression", "span", "multiple_choice"):
+        if not kind.has_labels:
             if labels:
-                raise self.fail(
-                    "labels",
-                    f"a {task_type} task has no labels"
-                    + (
-                        " (the label column holds the right choice's index)"
-                        if task_type == "multiple_choice"
-                        else ""
-                    ),
-                )
+                raise self.fail("labels", f"a {kind.name} task has no labels")
             return ()
         if not isinstance(labels, (list, tuple)) or len(labels) < 2:
             raise self.fail(
@@ -314,35 +301,22 @@ class _TaskParser:
             raise self.fail("labels", f"labels must be distinct, got {list(labels)}")
         return labels
 
-    def _metrics(self, task_type: str) -> tuple[str, ...]:
+    def _metrics(self, kind: TaskType) -> tuple[str, ...]:
         metrics = self.data.get("metrics")
-        allowed = METRICS_BY_TYPE[task_type]
         if metrics is None:
-            return allowed if task_type in ("regression", "span") else allowed[:1]
+            return kind.default_metrics or kind.metrics[:1]
         if not isinstance(metrics, (list, tuple)) or not metrics:
             raise self.fail("metrics", f"expected a non-empty list, got {show(metrics)}")
         for metric in metrics:
-            if (
-                metric == "f1"
-                and task_type == "classification"
-                and len(self.data.get("labels") or []) != 2
-            ):
-                raise self.fail(
-                    "metrics", "f1 is the positive class's F1: binary tasks (2 labels) only"
-                )
-            if metric not in allowed:
+            if metric not in kind.metrics:
                 raise self.fail(
                     "metrics",
-                    f"{show(metric)} is not a {task_type} metric; use {', '.join(allowed)}",
+                    f"{show(metric)} is not a {kind.name} metric; use {', '.join(kind.metrics)}",
                 )
         return tuple(metrics)
 
-    def _span(self, task_type: str, max_seq_length: int) -> dict[str, Any]:
-        if task_type != "span":
-            for field in SPAN_FIELDS:
-                if field in self.data:
-                    raise self.fail(field, "only span tasks take this field")
-            return {}
+    def _span(self) -> dict[str, Any]:
+        """The span fields the task file gives, each checked."""
         values = {}
         for field, low in (
             ("doc_stride", 1),
@@ -350,21 +324,19 @@ class _TaskParser:
             ("max_answer_length", 1),
             ("n_best_size", 1),
         ):
-            value = self.data.get(field, TaskDefinition.__dataclass_fields__[field].default)
+            if field not in self.data:
+                continue
+            value = self.data[field]
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise self.fail(field, f"expected an integer >= {low}, got {show(value)}")
             values[field] = value
-        if values["max_query_length"] + 3 >= max_seq_length:
-            raise self.fail(
-                "max_query_length",
-                f"{values['max_query_length']} leaves no room for the context in "
-                f"max_seq_length {max_seq_length}",
-            )
-        allow = self.data.get("allow_no_answer", True)
-        if not isinstance(allow, bool):
-            raise self.fail("allow_no_answer", f"expected true or false, got {show(allow)}")
-        values["allow_no_answer"] = allow
-        values["null_score_threshold"] = self._number("null_score_threshold", 0.0)
+        if "allow_no_answer" in self.data:
+            allow = self.data["allow_no_answer"]
+            if not isinstance(allow, bool):
+                raise self.fail("allow_no_answer", f"expected true or false, got {show(allow)}")
+            values["allow_no_answer"] = allow
+        if "null_score_threshold" in self.data:
+            values["null_score_threshold"] = self._number("null_score_threshold", 0.0)
         return values
 
     def _number(self, field: str, default: float) -> float:
@@ -422,6 +394,12 @@ class _TaskParser:
                 raise self.fail(
                     f"{field}.{key}", f"expected a column name or index, got {show(column)}"
                 )
+            if fmt == "conll" and (key not in ("text_a", "label") or isinstance(column, str)):
+                raise self.fail(
+                    f"{field}.{key}",
+                    "a conll reader takes the word's column (text_a) and the tag's (label), "
+                    "by index",
+                )
             if fmt in ("jsonl", "csv") and isinstance(column, int):
                 raise self.fail(f"{field}.{key}", f"a {fmt} reader names fields by key, not index")
             if fmt == "tsv" and not merged.get("header", True) and not isinstance(column, int):
@@ -454,12 +432,10 @@ class _TaskParser:
                 raise self.fail(f"{field}.{key}", f"expected a file path, got {show(path)}")
         return {str(k): v for k, v in value.items()}
 
-    def _score_range(self, task_type: str) -> tuple[float, float] | None:
+    def _score_range(self) -> tuple[float, float] | None:
         value = self.data.get("score_range")
         if value is None:
             return None
-        if task_type != "regression":
-            raise self.fail("score_range", "only regression tasks have a score range")
         if (
             not isinstance(value, (list, tuple))
             or len(value) != 2
@@ -471,23 +447,22 @@ class _TaskParser:
             )
         return (float(value[0]), float(value[1]))
 
-    def _ranking(self, task_type: str, labels: tuple[str, ...]) -> tuple[str | None, int, float]:
-        fields = ("positive_label", "group_size", "ranking_gamma")
-        if task_type != "ranking":
-            for field in fields:
-                if field in self.data:
-                    raise self.fail(field, "only ranking tasks take this field")
-            return None, 2, 1.0
-        positive = self.data.get("positive_label")
-        if positive is None or str(positive) not in labels:
-            raise self.fail(
-                "positive_label",
-                f"expected one of the labels {list(labels)}, got {show(positive)}",
-            )
-        group_size = self.data.get("group_size", 2)
-        if not isinstance(group_size, int) or group_size < 2:
-            raise self.fail("group_size", f"expected an integer >= 2, got {show(group_size)}")
-        gamma = self._number("ranking_gamma", 1.0)
-        if gamma <= 0:
-            raise self.fail("ranking_gamma", f"expected a positive number, got {gamma}")
-        return str(positive), group_size, gamma
+    def _ranking(self) -> dict[str, Any]:
+        """The ranking fields the task file gives, each checked."""
+        values = {}
+        if "positive_label" in self.data:
+            positive = self.data["positive_label"]
+            if not is_scalar(positive):
+                raise self.fail("positive_label", f"expected a label, got {show(positive)}")
+            values["positive_label"] = str(positive)
+        if "group_size" in self.data:
+            group_size = self.data["group_size"]
+            if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 2:
+                raise self.fail("group_size", f"expected an integer >= 2, got {show(group_size)}")
+            values["group_size"] = group_size
+        if "ranking_gamma" in self.data:
+            gamma = self._number("ranking_gamma", 1.0)
+            if gamma <= 0:
+                raise self.fail("ranking_gamma", f"expected a positive number, got {gamma}")
+            values["ranking_gamma"] = gamma
+        return values

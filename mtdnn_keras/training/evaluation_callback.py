@@ -95,18 +95,16 @@ class EvaluationCallback(keras.callbacks.Callback):
             self.best_score = score
             self.best_results = results
             if self.save_model:
-                self._store_tuned_thresholds()
+                self._store_tuned_fields()
                 save_model_atomically(self.model, self.output_dir / MODEL_FILE)
             write_json_atomically(results, self.output_dir / "metrics.json")
         write_json_atomically(self.history, self.output_dir / HISTORY_FILE)
 
-    def _store_tuned_thresholds(self):
-        tuned = self.evaluator.tuned_thresholds
+    def _store_tuned_fields(self):
+        tuned = self.evaluator.tuned_fields
         for index, task in enumerate(self.model.tasks):
             if task.name in tuned:
-                self.model.tasks[index] = dataclasses.replace(
-                    task, null_score_threshold=tuned[task.name]
-                )
+                self.model.tasks[index] = dataclasses.replace(task, **tuned[task.name])
 
     def _log(self, results, step):
         if self.log_dir is None:

@@ -74,11 +74,9 @@ def resolve_tasks(
 
 
 def _with_max_seq_length(task: TaskDefinition, length: int) -> TaskDefinition:
-    """`task` with another length limit, checked by the task loader's own rules; a span
-    task's question keeps at most half of it."""
-    fields = {**task.to_dict(), "max_seq_length": length}
-    if task.type == "span":
-        fields["max_query_length"] = min(task.max_query_length, length // 2)
+    """`task` with another length limit (as its type sets it: a span task's question keeps
+    at most half of it), checked by the task loader's own rules."""
+    fields = task.kind.with_max_seq_length(task.to_dict(), length)
     return TaskDefinition.from_dict(task.name, fields, source="--max-seq-length")
 
 
@@ -358,17 +356,14 @@ def predict_file(
     output_path = Path(output_path)
     suffix = output_path.suffix.lower()
     with atomic_file(output_path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
-        if suffix == ".json" and task.type == "span":
-            answers = {example.id: record["answer"] for example, record in zip(examples, records)}
-            json.dump(answers, handle, indent=1, ensure_ascii=False)
+        official = task.kind.official_json(task, examples, records) if suffix == ".json" else None
+        if official is not None:
+            json.dump(official, handle, indent=1, ensure_ascii=False)
         elif suffix == ".tsv":
             handle.write("index\tprediction\n")
             for example, record in zip(examples, records):
-                if task.type == "regression":
-                    value = f"{record['score']:.3f}"
-                else:
-                    value = record["answer"] if task.type == "span" else record["label"]
-                value = " ".join(str(value).split("\t")).replace("\n", " ").replace("\r", " ")
+                value = task.kind.submission_value(task, record)
+                value = " ".join(value.split("\t")).replace("\n", " ").replace("\r", " ")
                 handle.write(f"{example.id}\t{value}\n")
         else:
             for example, record in zip(examples, records):
