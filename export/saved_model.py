@@ -51,8 +51,9 @@ def export_saved_model(
     choice); for span tasks `start_logits` and `end_logits`, and the window's answer: token
     positions `start_index` and `end_index`, `null_score_diff` and `has_answer` (at the
     threshold `fit` tuned); for sequence labelling `probabilities` and `tag_ids` per token
-    (a word's tag is at its first piece). Span, multiple-choice and sequence-labelling tasks
-    have the ids signature only. The first task's ids signature is also `serving_default`.
+    (a word's tag is at its first piece), and from the text signature each word's `words`,
+    `tags`, `starts` and `ends` (character offsets). Span and multiple-choice tasks have the
+    ids signature only. The first task's ids signature is also `serving_default`.
 
     Also written: `assets/vocab.txt`; `assets.extra/tf_serving_warmup_requests` (one request
     per signature, replayed by TF Serving on load); `assets.extra/mtdnn_keras_signatures.json`

@@ -44,6 +44,10 @@ def test_conll_reader_names_the_file_and_line_of_a_bad_word(tmp_path):
     path = write_lines(tmp_path / "tag.conll", ["EU NNP I-NP I-ORG", "x NN I-NP I-FOO"])
     with pytest.raises(DataError, match=r"tag\.conll, line 2, field '3': unknown tag 'I-FOO'"):
         ExampleReader(NER).read(path)
+    path = tmp_path / "bytes.conll"
+    path.write_bytes(b"EU NNP I-NP I-ORG\n\n\xff\xfe NNP I-NP O\n\nrejects VBZ I-VP O\n")
+    with pytest.raises(DataError, match=r"bytes\.conll, line 3: not UTF-8 text"):
+        ExampleReader(NER).read(path)
     result = ExampleReader(NER, skip_bad_rows=True).read(
         write_lines(tmp_path / "skip.conll", ["a NN I-NP O", "", "b NN", "", "c NN I-NP I-PER"])
     )
@@ -259,9 +263,9 @@ def test_tagging_saved_model_returns_tag_ids_per_token(tagging_run, tmp_path):
 
 def test_tagging_text_signature_splits_words_as_the_predictor(tagging_run, tmp_path):
     import tensorflow_text  # noqa: F401  (the text signature's ops)
-
     from mtdnn_keras.export.saved_model import export_saved_model
     from mtdnn_keras.export.saved_model_predictor import SavedModelPredictor
+
     from mtdnn_keras.inference.predictor import Predictor
 
     _, output = tagging_run
@@ -271,6 +275,7 @@ def test_tagging_text_signature_splits_words_as_the_predictor(tagging_run, tmp_p
         "São Paulo’s mayor met Zoë Müller in Zürich on Friday.",
         "",
         "a \u200b b",  # a word of no word piece: [UNK] stands in
+        '"(hello)" ((a)) é.t. x\u00a0y U.S.) Z.',  # edge marks, non-ASCII, a no-break space
         "a " * 200 + "end",  # longer than one window: the served text keeps its first pieces
     ]
     served = SavedModelPredictor(version).predict("conll2003_ner", texts)
@@ -282,13 +287,15 @@ def test_tagging_text_signature_splits_words_as_the_predictor(tagging_run, tmp_p
         if len(text) < 100:
             assert got == expected
     assert len(served[3]["tags"]) == 3 and all(served[3]["tags"])
-    assert len([t for t in served[4]["tags"] if t]) == 126  # max_seq_length 128 - 2 specials
+    assert served[4]["words"] == ['"(', "hello)", '"', "((", "a)", ")", "é.t", ".", "x\u00a0y",
+                                  "U.S.", ")", "Z."]  # fmt: skip
+    assert len([t for t in served[5]["tags"] if t]) == 126  # max_seq_length 128 - 2 specials
 
 
 def test_tagging_tflite_matches_keras_per_token(tagging_run, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
-
     from mtdnn_keras.export.tflite_model import export_tflite
+
     from mtdnn_keras.models.model_directory import load_model_directory
 
     _, output = tagging_run

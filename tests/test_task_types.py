@@ -107,4 +107,13 @@ def test_types_check_their_own_fields():
                                          "metrics": ["accuracy"],
                                          "reader": {"format": "conll", "text_a": 0, "label": 1}})  # fmt: skip
     assert pos.num_outputs == 2 and pos.kind.name == "sequence_labeling"
+    plain = TaskDefinition.from_dict("t", {"type": "sequence_labeling", "labels": ["NN", "VB"],
+                                           "reader": {"format": "conll", "text_a": 0, "label": 1}})  # fmt: skip
+    assert plain.metrics == ("accuracy",)  # plain tags: token accuracy unless told otherwise
+    assert TASK_TYPES["sequence_labeling"].metric_defaults({"tag_scheme": "iob1"}) == (
+        "f1", "precision", "recall"
+    )  # fmt: skip
+    with pytest.raises(TaskDefinitionError, match="field 'test_reader.format': a span task"):
+        TaskDefinition.from_dict("t", {"type": "span", "reader": {"format": "squad"},
+                                       "test_reader": {"format": "tsv", "text_a": "q"}})  # fmt: skip
     assert np.array_equal(pos.kind.parse_label(pos, ["VB", "NN"]), [1, 0])

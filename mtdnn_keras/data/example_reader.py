@@ -17,6 +17,7 @@ from mtdnn_keras.tasks.task_definition import ReaderSpec, TaskDefinition
 from mtdnn_keras.user_values import is_scalar, show
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CONLL_SEPARATOR = re.compile("[ \t]+")
 MAX_JSON_DEPTH = 100  # where a file too deep to parse is reported: where it passes this depth
 
 
@@ -586,22 +587,24 @@ class _ConllRows:
         self.tag_column = spec.label
 
     def __iter__(self):
+        needed = max(c for c in (self.word_column, self.tag_column) if c is not None) + 1
         words, tags, lines, error = [], [], [], None
         for number, raw_line in enumerate(self.raw.split(b"\n"), start=1):
             try:
-                text = raw_line.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+                text = raw_line.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as decode_error:
+                lines.append(number)  # the sentence it is in is reported, not dropped
                 error = error or _RowError(
                     None, "invalid UTF-8", f"not UTF-8 text at byte {decode_error.start}", number
                 )
                 continue
-            columns = text.split()
+            # columns are separated by spaces (or tabs) only: a word may hold other spaces
+            columns = [column for column in _CONLL_SEPARATOR.split(text.strip(" \t\r")) if column]
             if not columns or columns[0] == "-DOCSTART-":
                 if lines:
                     yield lines[0], error or {"words": words, "tags": tags, "lines": lines}
                 words, tags, lines, error = [], [], [], None
                 continue
-            needed = max(c for c in (self.word_column, self.tag_column) if c is not None) + 1
             lines.append(number)
             if len(columns) < needed:
                 error = error or _RowError(

@@ -38,14 +38,13 @@ class WordWindows:
     def lengths(self) -> np.ndarray:
         return self.padding_mask.sum(axis=1)
 
-    def inputs(self, rows=slice(None), length: int | None = None) -> dict[str, np.ndarray]:
-        """The encoder inputs of `rows`, cut to `length` columns."""
-        columns = slice(None, length)
-        token_ids = self.token_ids[rows, columns]
+    def inputs(self, rows=slice(None)) -> dict[str, np.ndarray]:
+        """The encoder inputs of `rows`."""
+        token_ids = self.token_ids[rows]
         return {
             "token_ids": token_ids,
             "segment_ids": np.zeros_like(token_ids),
-            "padding_mask": self.padding_mask[rows, columns],
+            "padding_mask": self.padding_mask[rows],
         }
 
     def word_scores(self, outputs, rows, examples, width: int) -> list[np.ndarray]:

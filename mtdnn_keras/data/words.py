@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import re
 
-# CoNLL-style words of a raw text: runs of non-space characters, with one quote, bracket or
-# punctuation mark at a run's start and one at its end split off as words of their own; a
-# final "." counts unless the run is an abbreviation ("U.S.", "a.m."). Regular expressions
-# that RE2 reads too: the SavedModel's text signature of a tagging task splits words in the
-# graph with the same ones (tensorflow-text's regex_split).
+# Words of a raw text: runs of characters between ASCII white space, with the quotes and
+# brackets that open a run, and one quote, bracket or punctuation mark that ends it, split
+# off as words of their own; a final "." counts unless the run is an abbreviation ("U.S.",
+# "a.m."). Regular expressions that RE2 reads the same: the SavedModel's text signature of a
+# tagging task splits words in the graph with them (tensorflow-text's regex_split).
+SPACE_PATTERN = r"[ \t\n\r\f\v]+"
 LEADING = "\"'([{`“‘«"
 TRAILING = "\"')]},;:!?`”’»."
-EDGE_PATTERN = f"^[{re.escape(LEADING)}]|[{re.escape(TRAILING)}]$"
-ABBREVIATION_PATTERN = r"(?:\w\.)+"
-_CHUNK = re.compile(r"\S+")
+EDGE_PATTERN = f"^[{re.escape(LEADING)}]+|[{re.escape(TRAILING)}]$"
+ABBREVIATION_PATTERN = r"(?:[A-Za-z0-9]\.)+"
+_CHUNK = re.compile(r"[^ \t\n\r\f\v]+")
 _EDGE = re.compile(EDGE_PATTERN)
 _ABBREVIATION = re.compile(ABBREVIATION_PATTERN)
 
 
 def text_words(text: str) -> tuple[tuple[int, int], ...]:
-    """`[start, end)` character spans of the words of a raw text, split the way CoNLL-2003's
-    files are: at white space, with a quote, bracket or punctuation mark at a word's start
-    or end a word of its own (`"said."` is `said` and `.`; `"U.S."` stays one word)."""
+    """`[start, end)` character spans of the words of a raw text, split much as CoNLL-2003's
+    files are: at white space, with opening quotes and brackets and a closing mark words of
+    their own (`"said."` is `said` and `.`; `"U.S."` stays one word; unlike CoNLL, `'s` and
+    `n't` stay on their word)."""
     spans = []
     for chunk in _CHUNK.finditer(text):
         start, end = chunk.span()

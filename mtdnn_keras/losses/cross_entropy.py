@@ -17,7 +17,10 @@ def summed_cross_entropy(targets, logits):
 def masked_token_cross_entropy(tags, logits):
     """Cross-entropy per token over the tokens whose tag is not negative (a word's first
     piece; the others, specials and padding are -1), averaged over those tokens, times the
-    batch's rows: summed over examples, as the model's other losses, it is the token mean."""
+    batch's rows: divided by the rows, as the model divides every task's summed loss, it is
+    the batch's token mean. Under a distribution strategy each replica averages its own
+    tokens, so the step's loss is the replicas' token means weighted by their rows (exact
+    when their token counts are in proportion, and on one device)."""
     valid = ops.greater_equal(tags, 0)
     losses = keras.losses.sparse_categorical_crossentropy(
         ops.where(valid, tags, ops.zeros_like(tags)), logits, from_logits=True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mtdnn_keras.task_types.task_type import TaskType
+from mtdnn_keras.task_types.task_type import TaskType, softmax
 
 
 class Classification(TaskType):
@@ -15,7 +15,6 @@ class Classification(TaskType):
     answer network, whose output is log-probabilities; the linear head's is logits."""
 
     name = "classification"
-    description = "softmax over labels"
     metrics = ("accuracy", "f1", "mcc")
 
     def check(self, task, fail) -> None:
@@ -56,9 +55,7 @@ class Classification(TaskType):
         return summed_cross_entropy(y["label"], output)
 
     def decode(self, task, outputs, examples, prepared):
-        outputs = np.concatenate(outputs).astype(np.float64)
-        probabilities = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
-        return list(probabilities / probabilities.sum(axis=-1, keepdims=True))
+        return list(softmax(np.concatenate(outputs)))
 
     def records(self, task, predictions, examples):
         return [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mtdnn_keras.task_types.task_type import LabelError, TaskType
+from mtdnn_keras.task_types.task_type import LabelError, TaskType, check_linear_head, softmax
 
 
 class MultipleChoice(TaskType):
@@ -12,13 +12,11 @@ class MultipleChoice(TaskType):
     choices; the label column holds the right choice's index. Metric `accuracy`."""
 
     name = "multiple_choice"
-    description = "one of several candidate endings"
     metrics = ("accuracy",)
     has_labels = False
 
     def check(self, task, fail) -> None:
-        if task.head != "linear":
-            raise fail("head", "the SAN head is for pairwise classification tasks only")
+        check_linear_head(task, fail)
         if len(task.reader.choices) < 2:
             raise fail("reader.choices", "a multiple-choice task names at least 2 choice columns")
 
@@ -82,9 +80,8 @@ class MultipleChoice(TaskType):
         return super().prediction_inputs(task, rows, tokenizer, batch_size)
 
     def decode(self, task, outputs, examples, prepared):
-        scores = np.concatenate(outputs).astype(np.float64).reshape(-1, task.num_choices)
-        probabilities = np.exp(scores - scores.max(axis=-1, keepdims=True))
-        return list(probabilities / probabilities.sum(axis=-1, keepdims=True))
+        scores = np.concatenate(outputs).reshape(-1, task.num_choices)
+        return list(softmax(scores))
 
     def records(self, task, predictions, examples):
         records = []

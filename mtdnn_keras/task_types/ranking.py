@@ -16,7 +16,6 @@ class Ranking(TaskType):
     label)."""
 
     name = "ranking"
-    description = "relevance of a candidate, ranked in groups"
     metrics = ("accuracy", "f1")
     own_fields = ("positive_label", "group_size", "ranking_gamma")
 

@@ -14,7 +14,6 @@ class Regression(TaskType):
     `score_range` in the task file bounds the scores a file may hold."""
 
     name = "regression"
-    description = "a real-valued score"
     metrics = ("pearson", "spearman")
     default_metrics = ("pearson", "spearman")
     has_labels = False

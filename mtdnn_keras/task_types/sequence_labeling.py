@@ -25,11 +25,13 @@ class SequenceLabeling(TaskType):
     """
 
     name = "sequence_labeling"
-    description = "a tag for every word"
     metrics = ("f1", "precision", "recall", "accuracy")
     reader_formats = ("conll",)
     own_fields = ("tag_scheme",)
     label_fields = {"tags": LabelField((None,), "int32", -1)}
+
+    def metric_defaults(self, fields):
+        return ENTITY_METRICS if fields.get("tag_scheme") else ("accuracy",)
 
     def check(self, task, fail) -> None:
         super().check(task, fail)
@@ -202,9 +204,9 @@ class SequenceLabeling(TaskType):
         import tensorflow as tf
         import tensorflow_text as tf_text
 
-        from mtdnn_keras.data.words import ABBREVIATION_PATTERN, EDGE_PATTERN
+        from mtdnn_keras.data.words import ABBREVIATION_PATTERN, EDGE_PATTERN, SPACE_PATTERN
 
-        chunks, chunk_starts, _ = tf_text.WhitespaceTokenizer().tokenize_with_offsets(text_a)
+        chunks, chunk_starts, _ = tf_text.regex_split_with_offsets(text_a, SPACE_PATTERN)
         flat = chunks.flat_values
         whole = tf.strings.regex_full_match(flat, ABBREVIATION_PATTERN)
         # an abbreviation stays one word: split a stand-in that gives one piece instead
@@ -222,12 +224,16 @@ class SequenceLabeling(TaskType):
         byte_starts = offset + tf.cast(starts.flat_values, tf.int64)
         byte_ends = offset + tf.cast(ends, tf.int64)
         source = tf.gather(text_a, row)
-        char_starts = tf.strings.length(tf.strings.substr(source, tf.zeros_like(byte_starts), byte_starts), "UTF8_CHAR")
-        char_ends = tf.strings.length(tf.strings.substr(source, tf.zeros_like(byte_ends), byte_ends), "UTF8_CHAR")
+        char_starts = tf.strings.length(
+            tf.strings.substr(source, tf.zeros_like(byte_starts), byte_starts), "UTF8_CHAR"
+        )
+        char_ends = tf.strings.length(
+            tf.strings.substr(source, tf.zeros_like(byte_ends), byte_ends), "UTF8_CHAR"
+        )
 
         pieces = tokenizer(texts)
         if not isinstance(pieces, tf.RaggedTensor):
-            pieces = tf.RaggedTensor.from_tensor(pieces)
+            pieces = tf.RaggedTensor.from_tensor(pieces, padding=tokenizer.pad_token_id)
         unknown = tf.cast(tf.equal(pieces.row_lengths(), 0), tf.int64)  # no piece: [UNK]
         filler = tf.RaggedTensor.from_row_lengths(
             tf.fill([tf.reduce_sum(unknown)], tokenizer.token_to_id(tokenizer.oov_token)),
@@ -286,7 +292,8 @@ class SequenceLabeling(TaskType):
         for row, words in enumerate(outputs["words"]):
             count = int(sum(1 for w in words if w))
             tags = [t.decode() for t in outputs["tags"][row][:count]]
-            spans = list(zip(outputs["starts"][row][:count], outputs["ends"][row][:count]))
+            starts, ends = outputs["starts"][row][:count], outputs["ends"][row][:count]
+            spans = [(int(start), int(end)) for start, end in zip(starts, ends)]
             record = {"words": [w.decode() for w in words[:count]], "tags": tags}
             if task.tag_scheme is not None and texts is not None:
                 record["entities"] = entities(texts[row], spans, [t or "O" for t in tags])

@@ -25,7 +25,6 @@ class SpanExtraction(TaskType):
     best model."""
 
     name = "span"
-    description = "an answer span in a context"
     metrics = ("exact", "f1")
     default_metrics = ("exact", "f1")
     has_labels = False
@@ -43,8 +42,10 @@ class SpanExtraction(TaskType):
             )
 
     def with_max_seq_length(self, fields, length):
+        from mtdnn_keras.tasks.task_definition import TaskDefinition
+
         # the question keeps at most half of it
-        query = min(fields.get("max_query_length", 64), length // 2)
+        query = min(fields.get("max_query_length", TaskDefinition.max_query_length), length // 2)
         return {**fields, "max_seq_length": length, "max_query_length": query}
 
     def describe(self, task) -> str:

@@ -5,9 +5,22 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from mtdnn_keras.data.example import Example
     from mtdnn_keras.tasks.task_definition import TaskDefinition
+
+
+def check_linear_head(task: TaskDefinition, fail) -> None:
+    if task.head != "linear":
+        raise fail("head", "the SAN head is for pairwise classification tasks only")
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Probabilities from scores along the last axis."""
+    exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 class LabelError(ValueError):
@@ -58,7 +71,6 @@ class TaskType:
     """
 
     name: str = ""
-    description: str = ""
     # the metrics a task of this type may name, and those it reports when it names none
     metrics: tuple[str, ...] = ()
     default_metrics: tuple[str, ...] | None = None
@@ -72,11 +84,14 @@ class TaskType:
 
     # === The task file ===
 
+    def metric_defaults(self, fields: dict) -> tuple[str, ...]:
+        """The metrics of a task whose file names none (`fields`: the task file's)."""
+        return self.default_metrics or self.metrics[:1]
+
     def check(self, task: TaskDefinition, fail) -> None:
         """Rules of this type beyond each field's own; `fail(field, message)` makes the
         error to raise."""
-        if task.head != "linear":
-            raise fail("head", "the SAN head is for pairwise classification tasks only")
+        check_linear_head(task, fail)
         if task.reader.choices:
             raise fail("reader.choices", "only multiple-choice tasks have choice columns")
 
@@ -156,8 +171,6 @@ class TaskType:
         """One epoch of the task's shuffled batches `(features, labels)`, and their count;
         `batcher` is the `MultiTaskData` that mixes them (its `tokenizer`, `length_batches`
         and `group_batches`)."""
-        import numpy as np
-
         from mtdnn_keras.data.text_pair_encoder import TextPairEncoder, sequence_length
 
         encoder = TextPairEncoder(batcher.tokenizer, task.max_seq_length)
@@ -235,6 +248,4 @@ class TaskType:
     def serving_records(self, task: TaskDefinition, outputs: dict, texts=None) -> list[dict]:
         """`SavedModelPredictor`'s records from a text signature's outputs (for the request's
         `texts`)."""
-        import numpy as np
-
         return [{"score": float(s)} for s in np.asarray(outputs["scores"])]

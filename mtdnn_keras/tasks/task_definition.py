@@ -227,15 +227,15 @@ class _TaskParser:
         if head not in HEADS:
             raise self.fail("head", f"expected one of {', '.join(HEADS)}, got {show(head)}")
         reader = self._reader("reader", self.data.get("reader"), base=None)
-        if reader.format not in kind.reader_formats:
-            raise self.fail(
-                "reader.format",
-                f"a {task_type} task reads {' or '.join(repr(f) for f in kind.reader_formats)}, "
-                f"not {reader.format!r}",
-            )
         test_reader = None
         if "test_reader" in self.data:
             test_reader = self._reader("test_reader", self.data["test_reader"], base=reader)
+        for field, spec in (("reader", reader), ("test_reader", test_reader)):
+            if spec is not None and spec.format not in kind.reader_formats:
+                formats = " or ".join(repr(f) for f in kind.reader_formats)
+                raise self.fail(
+                    f"{field}.format", f"a {task_type} task reads {formats}, not {spec.format!r}"
+                )
         files = self._paths("files", allowed=SPLITS)
         extra_dev = self._paths("extra_dev", allowed=None)
         dropout = self._number("dropout", 0.1)
@@ -304,7 +304,7 @@ class _TaskParser:
     def _metrics(self, kind: TaskType) -> tuple[str, ...]:
         metrics = self.data.get("metrics")
         if metrics is None:
-            return kind.default_metrics or kind.metrics[:1]
+            return kind.metric_defaults(self.data)
         if not isinstance(metrics, (list, tuple)) or not metrics:
             raise self.fail("metrics", f"expected a non-empty list, got {show(metrics)}")
         for metric in metrics:
@@ -394,7 +394,9 @@ class _TaskParser:
                 raise self.fail(
                     f"{field}.{key}", f"expected a column name or index, got {show(column)}"
                 )
-            if fmt == "conll" and (key not in ("text_a", "label") or isinstance(column, str)):
+            if fmt == "conll" and (
+                key not in ("text_a", "label") or isinstance(column, str) or column < 0
+            ):
                 raise self.fail(
                     f"{field}.{key}",
                     "a conll reader takes the word's column (text_a) and the tag's (label), "

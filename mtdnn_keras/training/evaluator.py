@@ -37,6 +37,7 @@ class Evaluator:
         self.batch_size = batch_size
         self.tuned_fields: dict[str, dict] = {}
         self._engines = {}
+        self._prepared = {}  # each set's model inputs (a span task's windows...), made once
 
     @property
     def primary_metrics(self) -> dict[str, tuple[str, ...]]:
@@ -51,7 +52,10 @@ class Evaluator:
         results = {}
         for eval_set in self.eval_sets:
             task = eval_set.task
-            results[eval_set.name] = engine.scores(task, eval_set.examples)
+            if eval_set.name not in self._prepared:
+                self._prepared[eval_set.name] = engine.prepare(task, eval_set.examples)
+            prepared = self._prepared[eval_set.name]
+            results[eval_set.name] = engine.scores(task, eval_set.examples, prepared)
             tuned = task.kind.tuned_fields(results[eval_set.name])
             if tuned:
                 self.tuned_fields[eval_set.name] = tuned
