@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "DataError": "mtdnn_keras.data.example_reader",
-    "Example": "mtdnn_keras.data.example",
+    "Example": "mtdnn_keras.features.example",
     "ExampleReader": "mtdnn_keras.data.example_reader",
     "MixingStrategy": "mtdnn_keras.data.mixing_strategy",
     "MultiTaskData": "mtdnn_keras.data.multitask_data",

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from mtdnn_keras.data.example import Example
+from mtdnn_keras.features.example import Example
 from mtdnn_keras.metrics.glue_metrics import mean_score, metric_scores
 from mtdnn_keras.tasks import TaskRegistry
 

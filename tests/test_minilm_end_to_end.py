@@ -19,7 +19,7 @@ def minilm():
 def test_minilm_loads_with_its_pretrained_weights(minilm):
     backbone, tokenizer = minilm
     assert backbone.num_layers == 6 and backbone.hidden_dim == 384
-    from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
+    from mtdnn_keras.features.text_pair_encoder import TextPairEncoder
 
     encoder = TextPairEncoder(tokenizer, 32)
     vectors = []

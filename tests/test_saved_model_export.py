@@ -73,7 +73,7 @@ def test_every_weight_is_stored_once(exported, tiny_model_dir):
 
 
 def test_outputs_equal_the_keras_model_in_a_fresh_process(exported, tiny_model_dir, tmp_path):
-    from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
+    from mtdnn_keras.features.text_pair_encoder import TextPairEncoder
     from mtdnn_keras.models.model_directory import load_model_directory
 
     model, tokenizer = load_model_directory(tiny_model_dir)
@@ -419,9 +419,9 @@ def test_saved_model_cli_wrapper_shows_and_runs_the_text_signatures(exported, ti
 def test_span_signature_gives_the_answer_decode_spans_gives(served, tiny_model_dir):
 
     from mtdnn_keras.data.example_reader import Example
-    from mtdnn_keras.data.span_features import SpanFeaturizer
-    from mtdnn_keras.inference.span_decoder import decode_spans
+    from mtdnn_keras.features.span_features import SpanFeaturizer
     from mtdnn_keras.models.model_directory import load_model_directory
+    from mtdnn_keras.task_types.span_decoding import decode_spans
 
     model, tokenizer = load_model_directory(tiny_model_dir)
     task = next(task for task in model.tasks if task.name == "squad2")

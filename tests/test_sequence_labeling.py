@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from conftest import require_data, write_lines
 
-from mtdnn_keras.data.example import Example
 from mtdnn_keras.data.example_reader import DataError, ExampleReader
-from mtdnn_keras.data.words import joined_words, text_words
+from mtdnn_keras.features.example import Example
+from mtdnn_keras.features.words import joined_words, text_words
 from mtdnn_keras.task_types.sequence_labeling import entities, iob1_to_iob2
 from mtdnn_keras.tasks import TaskRegistry
 
@@ -118,7 +118,7 @@ def test_raw_text_words_and_entity_offsets_cut_the_right_characters():
 def test_first_pieces_and_windows_give_back_every_word_exactly(minilm_tokenizer):
     """Real sentences longer than the window: each word's tag sits on its first piece of
     exactly one window, and stitching the windows gives every word's tag back."""
-    from mtdnn_keras.data.word_windows import NO_WORD, WordWindower
+    from mtdnn_keras.features.word_windows import NO_WORD, WordWindower
 
     conll = require_data("conll2003")
     examples = ExampleReader(NER).read(conll / "eng.testa").examples
@@ -148,7 +148,7 @@ def test_prediction_engine_decodes_windows_in_any_batch_order(minilm_tokenizer):
     """Windows run sorted by length in batches of 3; decoding maps them back."""
     conll = require_data("conll2003")
     examples = ExampleReader(NER).read(conll / "eng.testa").examples[:40]
-    task = NER.kind.with_max_seq_length(NER.to_dict(), 16)
+    task = NER.kind.with_max_seq_length(NER, 16)
     task = type(NER).from_dict(NER.name, task)
     prepared = task.kind.prediction_inputs(task, examples, minilm_tokenizer, 3)
     windows, rows = prepared.state

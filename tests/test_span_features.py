@@ -5,8 +5,8 @@ import pytest
 from conftest import require_data
 
 from mtdnn_keras.data.example_reader import Answer, Example, ExampleReader
-from mtdnn_keras.data.span_features import NO_SPAN, SpanFeaturizer, split_words
-from mtdnn_keras.inference.span_decoder import decode_spans
+from mtdnn_keras.features.span_features import NO_SPAN, SpanFeaturizer, split_words
+from mtdnn_keras.task_types.span_decoding import decode_spans
 from mtdnn_keras.tasks import TaskRegistry
 
 SQUAD2 = TaskRegistry.builtin().tasks["squad2"]
@@ -121,7 +121,7 @@ def decoded(logits_by_position, threshold=0.0, allow_no_answer=True, max_answer_
     example = Example("q", "Rollo led the Normans in 911 .", None, "q", 1)
     spans = split_words(example.text_b)
     length = 3 + len(spans) + 1
-    from mtdnn_keras.data.span_features import SpanFeatures
+    from mtdnn_keras.features.span_features import SpanFeatures
 
     char_spans = np.full((1, length, 2), NO_SPAN, np.int32)
     char_spans[0, 3 : 3 + len(spans)] = spans

@@ -10,9 +10,8 @@ import json
 import re
 from pathlib import Path
 
-from mtdnn_keras.data.example import Answer, Example
-from mtdnn_keras.data.words import joined_words
-from mtdnn_keras.task_types import LabelError
+from mtdnn_keras.features.example import Answer, Example, LabelError
+from mtdnn_keras.features.words import joined_words
 from mtdnn_keras.tasks.task_definition import ReaderSpec, TaskDefinition
 from mtdnn_keras.user_values import is_scalar, show
 

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from mtdnn_keras.data.example import Example
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
-from mtdnn_keras.data.text_pair_encoder import sequence_length
+from mtdnn_keras.features.example import Example
+from mtdnn_keras.features.text_pair_encoder import sequence_length
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 
 PADDING_MODES = ("bucket", "batch", "max")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mtdnn_keras.data.example import Example
+from mtdnn_keras.features.example import Example
 from mtdnn_keras.task_types import PreparedInputs
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mtdnn_keras.data.example import Example
+from mtdnn_keras.features.example import Example
 from mtdnn_keras.inference.prediction_engine import PredictionEngine
 from mtdnn_keras.models.model_directory import load_model_directory
 

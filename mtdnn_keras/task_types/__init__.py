@@ -9,7 +9,7 @@ from mtdnn_keras.task_types.ranking import Ranking
 from mtdnn_keras.task_types.regression import Regression
 from mtdnn_keras.task_types.sequence_labeling import SequenceLabeling
 from mtdnn_keras.task_types.span_extraction import SpanExtraction
-from mtdnn_keras.task_types.task_type import LabelError, LabelField, PreparedInputs, TaskType
+from mtdnn_keras.task_types.task_type import LabelField, PreparedInputs, TaskType
 
 TASK_TYPES: dict[str, TaskType] = {
     task_type.name: task_type
@@ -23,4 +23,4 @@ TASK_TYPES: dict[str, TaskType] = {
     )
 }
 
-__all__ = ["TASK_TYPES", "LabelError", "LabelField", "PreparedInputs", "TaskType"]
+__all__ = ["TASK_TYPES", "LabelField", "PreparedInputs", "TaskType"]

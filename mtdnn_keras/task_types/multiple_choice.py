@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mtdnn_keras.task_types.task_type import LabelError, TaskType, check_linear_head, softmax
+from mtdnn_keras.features.example import LabelError
+from mtdnn_keras.task_types.task_type import TaskType, check_linear_head, softmax
 
 
 class MultipleChoice(TaskType):
@@ -38,7 +39,7 @@ class MultipleChoice(TaskType):
         return int(value)
 
     def examples_from_text(self, task, texts_a, texts_b=None, choices=None):
-        from mtdnn_keras.data.example import Example
+        from mtdnn_keras.features.example import Example
 
         if choices is None or len(choices) != len(texts_a):
             raise ValueError(f"task '{task.name}' needs choices: a list of endings per context")
@@ -69,7 +70,7 @@ class MultipleChoice(TaskType):
         return summed_cross_entropy(answer, scores)
 
     def train_batches(self, task, examples, batcher, index):
-        from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
+        from mtdnn_keras.features.text_pair_encoder import TextPairEncoder
 
         groups = [choice_rows(example) for example in examples]
         encoder = TextPairEncoder(batcher.tokenizer, task.max_seq_length)
@@ -110,7 +111,7 @@ class MultipleChoice(TaskType):
 def choice_rows(example) -> list:
     """A multiple-choice example as one text-pair row per choice, labeled 1 for the right
     choice and 0 for the others (all 0 when unlabeled)."""
-    from mtdnn_keras.data.example import Example
+    from mtdnn_keras.features.example import Example
 
     return [
         Example(a, b, float(i == example.label), example.id, example.line)

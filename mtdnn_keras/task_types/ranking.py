@@ -49,7 +49,7 @@ class Ranking(TaskType):
         )
 
     def train_batches(self, task, examples, batcher, index):
-        from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
+        from mtdnn_keras.features.text_pair_encoder import TextPairEncoder
 
         groups = ranking_groups(examples, task, random.Random(batcher.seed + index))
         encoder = TextPairEncoder(batcher.tokenizer, task.max_seq_length)
@@ -94,7 +94,7 @@ def ranking_groups(examples, task, rng: random.Random) -> list[list]:
     this query. GLUE's QNLI (v2) has mostly one candidate per question, so most negatives
     there are borrowed. Groups are drawn once per run, not per epoch.
     """
-    from mtdnn_keras.data.example import Example
+    from mtdnn_keras.features.example import Example
 
     positive = task.labels.index(task.positive_label)
     negatives_by_query: dict[str, list] = {}

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from mtdnn_keras.task_types.task_type import LabelError, TaskType
+from mtdnn_keras.features.example import LabelError
+from mtdnn_keras.task_types.task_type import TaskType
 
 
 class Regression(TaskType):

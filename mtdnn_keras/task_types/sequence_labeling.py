@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mtdnn_keras.task_types.task_type import LabelError, LabelField, PreparedInputs, TaskType
+from mtdnn_keras.features.example import LabelError
+from mtdnn_keras.task_types.task_type import LabelField, PreparedInputs, TaskType
 
 TAG_SCHEMES = ("iob1", "iob2")
 ENTITY_METRICS = ("f1", "precision", "recall")
@@ -83,8 +84,8 @@ class SequenceLabeling(TaskType):
         return tuple(indices)
 
     def examples_from_text(self, task, texts_a, texts_b=None, choices=None):
-        from mtdnn_keras.data.example import Example
-        from mtdnn_keras.data.words import text_words
+        from mtdnn_keras.features.example import Example
+        from mtdnn_keras.features.words import text_words
 
         if texts_b is not None or choices is not None:
             raise ValueError(f"task '{task.name}' tags single texts: give texts_a only")
@@ -103,8 +104,8 @@ class SequenceLabeling(TaskType):
     def train_batches(self, task, examples, batcher, index):
         import tensorflow as tf
 
-        from mtdnn_keras.data.text_pair_encoder import cut_to_length
-        from mtdnn_keras.data.word_windows import WordWindower
+        from mtdnn_keras.features.text_pair_encoder import cut_to_length
+        from mtdnn_keras.features.word_windows import WordWindower
 
         windows = WordWindower(batcher.tokenizer, task.max_seq_length).windows(examples)
         rows = tf.data.Dataset.from_tensor_slices({**windows.inputs(), "tags": windows.tags})
@@ -121,8 +122,8 @@ class SequenceLabeling(TaskType):
         """Windows by length, each batch padded to its longest."""
         import tensorflow as tf
 
-        from mtdnn_keras.data.text_pair_encoder import cut_to_length
-        from mtdnn_keras.data.word_windows import WordWindower
+        from mtdnn_keras.features.text_pair_encoder import cut_to_length
+        from mtdnn_keras.features.word_windows import WordWindower
 
         windows = WordWindower(tokenizer, task.max_seq_length).windows(examples)
         order = np.argsort(windows.lengths(), kind="stable")
@@ -198,13 +199,13 @@ class SequenceLabeling(TaskType):
 
     def text_features(self, task, tokenizer, text_a, text_b=None):
         """Raw texts split into words in the graph as `Predictor` splits them (see
-        `mtdnn_keras.data.words`), the words into word pieces, packed `[CLS] pieces [SEP]`
+        `mtdnn_keras.features.words`), the words into word pieces, packed `[CLS] pieces [SEP]`
         (a text longer than one window keeps its first `max_seq_length - 2` pieces: later
         words get no tag); besides, each word's text, character offsets and first piece."""
         import tensorflow as tf
         import tensorflow_text as tf_text
 
-        from mtdnn_keras.data.words import ABBREVIATION_PATTERN, EDGE_PATTERN, SPACE_PATTERN
+        from mtdnn_keras.features.words import ABBREVIATION_PATTERN, EDGE_PATTERN, SPACE_PATTERN
 
         chunks, chunk_starts, _ = tf_text.regex_split_with_offsets(text_a, SPACE_PATTERN)
         flat = chunks.flat_values

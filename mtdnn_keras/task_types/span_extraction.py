@@ -41,12 +41,10 @@ class SpanExtraction(TaskType):
                 f"max_seq_length {task.max_seq_length}",
             )
 
-    def with_max_seq_length(self, fields, length):
-        from mtdnn_keras.tasks.task_definition import TaskDefinition
-
+    def with_max_seq_length(self, task, length):
         # the question keeps at most half of it
-        query = min(fields.get("max_query_length", TaskDefinition.max_query_length), length // 2)
-        return {**fields, "max_seq_length": length, "max_query_length": query}
+        query = min(task.max_query_length, length // 2)
+        return {**task.to_dict(), "max_seq_length": length, "max_query_length": query}
 
     def describe(self, task) -> str:
         return "answer span"
@@ -75,8 +73,8 @@ class SpanExtraction(TaskType):
     def train_batches(self, task, examples, batcher, index):
         import tensorflow as tf
 
-        from mtdnn_keras.data.span_features import SpanFeaturizer
-        from mtdnn_keras.data.text_pair_encoder import cut_to_length
+        from mtdnn_keras.features.span_features import SpanFeaturizer
+        from mtdnn_keras.features.text_pair_encoder import cut_to_length
 
         features = SpanFeaturizer.for_task(batcher.tokenizer, task).featurize(examples)
         encoded = tf.data.Dataset.from_tensor_slices(
@@ -88,14 +86,14 @@ class SpanExtraction(TaskType):
     def prediction_inputs(self, task, examples, tokenizer, batch_size):
         import tensorflow as tf
 
-        from mtdnn_keras.data.span_features import SpanFeaturizer
+        from mtdnn_keras.features.span_features import SpanFeaturizer
 
         features = SpanFeaturizer.for_task(tokenizer, task).featurize(examples)
         batches = tf.data.Dataset.from_tensor_slices(features.inputs()).batch(batch_size)
         return PreparedInputs(batches, features)
 
     def decode(self, task, outputs, examples, prepared):
-        from mtdnn_keras.inference.span_decoder import decode_spans
+        from mtdnn_keras.task_types.span_decoding import decode_spans
 
         return decode_spans(
             examples,

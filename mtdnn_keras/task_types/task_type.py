@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from mtdnn_keras.data.example import Example
-    from mtdnn_keras.tasks.task_definition import TaskDefinition
 
-
-def check_linear_head(task: TaskDefinition, fail) -> None:
+def check_linear_head(task, fail) -> None:
     if task.head != "linear":
         raise fail("head", "the SAN head is for pairwise classification tasks only")
 
@@ -21,16 +17,6 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     """Probabilities from scores along the last axis."""
     exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
     return exp / exp.sum(axis=-1, keepdims=True)
-
-
-class LabelError(ValueError):
-    """A label value a task cannot take. `position` is the word, for a label per word."""
-
-    def __init__(self, reason: str, message: str, position: int | None = None):
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-        self.position = position
 
 
 @dataclasses.dataclass
@@ -63,8 +49,11 @@ class TaskType:
     predictor and the exporters ask `task.kind` (the type of a `TaskDefinition`) and never
     test a type's name.
 
-    Type modules import TensorFlow, Keras and the data helpers inside the methods that use
-    them: reading and checking a task file asks the type, and must not start TensorFlow.
+    Every method takes the task's `TaskDefinition` (`task`) and, where it works on examples,
+    a list of `mtdnn_keras.features.example.Example`s. Type modules import TensorFlow, Keras and
+    the data helpers inside the methods that use them: reading and checking a task file asks
+    the type, and must not start TensorFlow; and they import nothing of `mtdnn_keras.tasks`,
+    which asks them.
 
     Adding a type: a subclass in a new module of this folder, and one line in
     `mtdnn_keras/task_types/__init__.py`.
@@ -88,48 +77,48 @@ class TaskType:
         """The metrics of a task whose file names none (`fields`: the task file's)."""
         return self.default_metrics or self.metrics[:1]
 
-    def check(self, task: TaskDefinition, fail) -> None:
+    def check(self, task, fail) -> None:
         """Rules of this type beyond each field's own; `fail(field, message)` makes the
         error to raise."""
         check_linear_head(task, fail)
         if task.reader.choices:
             raise fail("reader.choices", "only multiple-choice tasks have choice columns")
 
-    def with_max_seq_length(self, fields: dict, length: int) -> dict:
-        """A task's fields with another `max_seq_length` (`--max-seq-length`)."""
-        return {**fields, "max_seq_length": length}
+    def with_max_seq_length(self, task, length: int) -> dict:
+        """A task's fields (`to_dict`) with another `max_seq_length` (`--max-seq-length`)."""
+        return {**task.to_dict(), "max_seq_length": length}
 
-    def describe(self, task: TaskDefinition) -> str:
+    def describe(self, task) -> str:
         """What the task predicts, for `mtdnn-keras tasks`."""
         return ", ".join(task.labels)
 
-    def num_outputs(self, task: TaskDefinition) -> int:
+    def num_outputs(self, task) -> int:
         """The width of the head's dense layer."""
         return 1
 
-    def rows_per_example(self, task: TaskDefinition) -> int:
+    def rows_per_example(self, task) -> int:
         """Encoder rows one training example takes; a batch is split between them only."""
         return 1
 
-    def is_pair(self, task: TaskDefinition) -> bool:
+    def is_pair(self, task) -> bool:
         """Whether an example is a text pair."""
         return task.reader.text_b is not None
 
     # === Reading ===
 
-    def parse_label(self, task: TaskDefinition, value):
+    def parse_label(self, task, value):
         """The label of a file row, from the label column's text; `LabelError` if invalid."""
+        from mtdnn_keras.features.example import LabelError
+
         if value not in task.labels:
             raise LabelError(
                 "unknown label", f"unknown label {value!r}; expected one of {list(task.labels)}"
             )
         return task.labels.index(value)
 
-    def examples_from_text(
-        self, task: TaskDefinition, texts_a: list[str], texts_b=None, choices=None
-    ) -> list[Example]:
+    def examples_from_text(self, task, texts_a: list[str], texts_b=None, choices=None):
         """`Predictor.predict`'s raw inputs as examples, checked for this type."""
-        from mtdnn_keras.data.example import Example
+        from mtdnn_keras.features.example import Example
 
         if choices is not None:
             raise ValueError(f"task '{task.name}' takes no choices")
@@ -147,7 +136,7 @@ class TaskType:
 
     # === The model ===
 
-    def build_head(self, task: TaskDefinition, hidden_dim: int, settings: dict):
+    def build_head(self, task, hidden_dim: int, settings: dict):
         """`(dropout, head)`: the layers named `<task>_dropout` and `<task>_head` (the names
         `.keras` files store weights under); the dropout may be `None`."""
         import keras
@@ -156,22 +145,22 @@ class TaskType:
         head = keras.layers.Dense(self.num_outputs(task), dtype="float32", name=f"{task.name}_head")
         return dropout, head
 
-    def head_output(self, task: TaskDefinition, dropout, head, encoded: dict, inputs: dict):
+    def head_output(self, task, dropout, head, encoded: dict, inputs: dict):
         """The task's output from the encoder's: `encoded` has `sequence_output` and `pooled`
         (what linear heads read)."""
         return head(dropout(encoded["pooled"]))
 
-    def loss(self, task: TaskDefinition, output, y: dict):
+    def loss(self, task, output, y: dict):
         """The loss summed over the batch's examples (float32 `output`)."""
         raise NotImplementedError
 
     # === Training batches ===
 
-    def train_batches(self, task: TaskDefinition, examples: list[Example], batcher, index: int):
+    def train_batches(self, task, examples, batcher, index: int):
         """One epoch of the task's shuffled batches `(features, labels)`, and their count;
         `batcher` is the `MultiTaskData` that mixes them (its `tokenizer`, `length_batches`
         and `group_batches`)."""
-        from mtdnn_keras.data.text_pair_encoder import TextPairEncoder, sequence_length
+        from mtdnn_keras.features.text_pair_encoder import TextPairEncoder, sequence_length
 
         encoder = TextPairEncoder(batcher.tokenizer, task.max_seq_length)
         encoded = encoder.dataset(examples, pair=self.is_pair(task))
@@ -181,35 +170,33 @@ class TaskType:
 
     # === Predictions ===
 
-    def prediction_inputs(
-        self, task: TaskDefinition, examples: list[Example], tokenizer, batch_size: int
-    ) -> PreparedInputs:
+    def prediction_inputs(self, task, examples, tokenizer, batch_size: int) -> PreparedInputs:
         """Batches of encoder inputs in example order (padded to each batch's longest)."""
-        from mtdnn_keras.data.text_pair_encoder import text_batches
+        from mtdnn_keras.features.text_pair_encoder import text_batches
 
         return PreparedInputs(
             text_batches(examples, tokenizer, task.max_seq_length, self.is_pair(task), batch_size)
         )
 
-    def decode(self, task: TaskDefinition, outputs, examples: list[Example], prepared):
+    def decode(self, task, outputs, examples, prepared):
         """One prediction per example from the head's outputs (a list of arrays, one for
         each batch of `prediction_inputs`)."""
         raise NotImplementedError
 
-    def records(self, task: TaskDefinition, predictions: list, examples: list[Example]):
+    def records(self, task, predictions: list, examples):
         """What `Predictor` returns and `predict` writes, one dict per example."""
         raise NotImplementedError
 
-    def submission_value(self, task: TaskDefinition, record: dict) -> str:
+    def submission_value(self, task, record: dict) -> str:
         """The `prediction` column of a GLUE submission file."""
         return str(record["label"])
 
-    def official_json(self, task: TaskDefinition, examples, records) -> dict | None:
+    def official_json(self, task, examples, records) -> dict | None:
         """The official prediction file of a `.json` output (SQuAD's `{id: answer}`), or
         `None` for JSON lines of the records."""
         return None
 
-    def scores(self, task: TaskDefinition, predictions: list, examples: list[Example]) -> dict:
+    def scores(self, task, predictions: list, examples) -> dict:
         """The task's metrics over a whole set, 0-100."""
         raise NotImplementedError
 
@@ -219,7 +206,7 @@ class TaskType:
 
     # === Serving ===
 
-    def serving_outputs(self, task: TaskDefinition, output, inputs) -> dict:
+    def serving_outputs(self, task, output, inputs) -> dict:
         """The SavedModel signature's outputs from the head's output; `inputs` are the
         request's `(token_ids, segment_ids, padding_mask)`."""
         import tensorflow as tf
@@ -230,22 +217,22 @@ class TaskType:
         """The serving outputs with a column per token (cut to the request's length)."""
         return ()
 
-    def has_text_signature(self, task: TaskDefinition) -> bool:
+    def has_text_signature(self, task) -> bool:
         """Whether the SavedModel gets a `<task>_text` signature (raw text in)."""
         return True
 
-    def text_features(self, task: TaskDefinition, tokenizer, text_a, text_b=None):
+    def text_features(self, task, tokenizer, text_a, text_b=None):
         """The text signature's encoder inputs `(batch, max_seq_length)` for string tensors,
         in the graph, and what `text_outputs` needs besides (here nothing)."""
-        from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
+        from mtdnn_keras.features.text_pair_encoder import TextPairEncoder
 
         return TextPairEncoder(tokenizer, task.max_seq_length).encode_batch(text_a, text_b), None
 
-    def text_outputs(self, task: TaskDefinition, output, inputs, words) -> dict:
+    def text_outputs(self, task, output, inputs, words) -> dict:
         """The text signature's outputs: by default those of the ids signature."""
         return self.serving_outputs(task, output, inputs)
 
-    def serving_records(self, task: TaskDefinition, outputs: dict, texts=None) -> list[dict]:
+    def serving_records(self, task, outputs: dict, texts=None) -> list[dict]:
         """`SavedModelPredictor`'s records from a text signature's outputs (for the request's
         `texts`)."""
         return [{"score": float(s)} for s in np.asarray(outputs["scores"])]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from mtdnn_keras.data.example import Example
+from mtdnn_keras.features.example import Example
 from mtdnn_keras.inference.prediction_engine import PredictionEngine
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 

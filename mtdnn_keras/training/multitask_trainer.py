@@ -76,7 +76,7 @@ def resolve_tasks(
 def _with_max_seq_length(task: TaskDefinition, length: int) -> TaskDefinition:
     """`task` with another length limit (as its type sets it: a span task's question keeps
     at most half of it), checked by the task loader's own rules."""
-    fields = task.kind.with_max_seq_length(task.to_dict(), length)
+    fields = task.kind.with_max_seq_length(task, length)
     return TaskDefinition.from_dict(task.name, fields, source="--max-seq-length")
 
 

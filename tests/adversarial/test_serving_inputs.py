@@ -118,7 +118,7 @@ def test_text_a_and_text_b_of_different_lengths_are_a_clear_error(served, sizes)
 
 
 def test_empty_strings_answer_as_cls_sep(served, tiny_model_dir):
-    from mtdnn_keras.data.text_pair_encoder import TextPairEncoder
+    from mtdnn_keras.features.text_pair_encoder import TextPairEncoder
     from mtdnn_keras.models.model_directory import load_model_directory
 
     model, tokenizer = load_model_directory(tiny_model_dir)

@@ -42,3 +42,13 @@ class Example:
     def word_texts(self) -> list[str]:
         """Sequence labelling: the text of each word."""
         return [self.text_a[start:end] for start, end in self.words]
+
+
+class LabelError(ValueError):
+    """A label value a task cannot take. `position` is the word, for a label per word."""
+
+    def __init__(self, reason: str, message: str, position: int | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.position = position

@@ -1,4 +1,4 @@
-"""From a span head's start/end logits over windows to answer strings."""
+"""The span type's decoding: from start/end logits over windows to answer strings."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 
-from mtdnn_keras.data.example import Example
-from mtdnn_keras.data.span_features import NO_SPAN, SpanFeatures
+from mtdnn_keras.features.example import Example
+from mtdnn_keras.features.span_features import NO_SPAN, SpanFeatures
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from mtdnn_keras.data.example import Example
+from mtdnn_keras.features.example import Example
 
 NO_WORD = -1  # the word index of special tokens, padding and a word's later pieces
 

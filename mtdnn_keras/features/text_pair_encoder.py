@@ -5,7 +5,7 @@ import math
 import keras_hub
 import tensorflow as tf
 
-from mtdnn_keras.data.example import Example
+from mtdnn_keras.features.example import Example
 
 # Tokenise this many examples per call: the tokenizer is much faster on batches.
 _TOKENIZE_BATCH = 512

@@ -8,7 +8,7 @@ import unicodedata
 import numpy as np
 import tensorflow as tf
 
-from mtdnn_keras.data.example import Example
+from mtdnn_keras.features.example import Example
 
 NO_SPAN = -1
 
