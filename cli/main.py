@@ -396,7 +396,7 @@ def _run(args) -> int:
         for name, task in registry.tasks.items():
             labels = task.kind.describe(task)
             print(
-                f"{name:14} {task.type:15} {task.head:7} [{labels}]  metrics: {', '.join(task.metrics)}"
+                f"{name:16} {task.type:17} {task.head:7} [{labels}]  metrics: {', '.join(task.metrics)}"
             )
         for group, members in registry.groups.items():
             print(f"group {group}: {', '.join(members)}")
