@@ -185,23 +185,11 @@ def train(model, features, collator, args) -> float:
         features, batch_size=args.batch_size, shuffle=True, collate_fn=collator, generator=generator
     )
     steps = args.epochs * len(loader)
+    adamw = {"lr": args.learning_rate, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0}
     try:  # the Trainer's default optimizer (adamw_torch_fused); the same arithmetic unfused
-        optimizer = torch.optim.AdamW(
-            model.parameters(),
-            lr=args.learning_rate,
-            betas=(0.9, 0.999),
-            eps=1e-8,
-            weight_decay=0.0,
-            fused=True,
-        )
+        optimizer = torch.optim.AdamW(model.parameters(), fused=True, **adamw)
     except (RuntimeError, TypeError):
-        optimizer = torch.optim.AdamW(
-            model.parameters(),
-            lr=args.learning_rate,
-            betas=(0.9, 0.999),
-            eps=1e-8,
-            weight_decay=0.0,
-        )
+        optimizer = torch.optim.AdamW(model.parameters(), **adamw)
     scheduler = get_linear_schedule_with_warmup(
         optimizer, num_warmup_steps=0, num_training_steps=steps
     )

@@ -6,9 +6,9 @@ import dataclasses
 import unicodedata
 
 import numpy as np
-import tensorflow as tf
 
 from mtdnn_keras.features.example import Example
+from mtdnn_keras.features.text_pair_encoder import piece_ids
 
 NO_SPAN = -1
 
@@ -84,9 +84,10 @@ class SpanFeaturizer:
     def featurize(self, examples: list[Example]) -> SpanFeatures:
         contexts = list(dict.fromkeys(example.text_b for example in examples))
         words = {context: split_words(context) for context in contexts}
-        pieces = self._tokenize(
+        pieces = piece_ids(
+            self.tokenizer,
             [context[s:e] for context in contexts for s, e in words[context]]
-            + [example.text_a for example in examples]
+            + [example.text_a for example in examples],
         )
         documents = {}  # context -> (token ids, char spans)
         cursor = 0
@@ -102,12 +103,6 @@ class SpanFeaturizer:
             question = pieces[cursor + index][: self.max_query_length]
             rows.extend(self._windows(index, example, question, *documents[example.text_b]))
         return self._stack(rows)
-
-    def _tokenize(self, texts: list[str]) -> list[list[int]]:
-        if not texts:
-            return []
-        ids = self.tokenizer(tf.constant(texts))
-        return ids.to_list() if hasattr(ids, "to_list") else [list(map(int, row)) for row in ids]
 
     def _windows(self, index, example, question, doc_ids, doc_spans):
         room = self.max_seq_length - len(question) - 3

@@ -67,6 +67,14 @@ class TextPairEncoder:
         return dataset.unbatch().map(cut_to_length)
 
 
+def piece_ids(tokenizer, texts: list[str]) -> list[list[int]]:
+    """The word-piece ids of each text, as lists, tokenised in one call."""
+    if not texts:
+        return []
+    ids = tokenizer(tf.constant(texts))
+    return ids.to_list() if hasattr(ids, "to_list") else [list(map(int, row)) for row in ids]
+
+
 def cut_to_length(features, label):
     length = tf.reduce_sum(tf.cast(features["padding_mask"], tf.int32))
     return {name: value[:length] for name, value in features.items()}, label

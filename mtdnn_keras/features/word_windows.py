@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import tensorflow as tf
 
 from mtdnn_keras.features.example import Example
+from mtdnn_keras.features.text_pair_encoder import piece_ids
 
 NO_WORD = -1  # the word index of special tokens, padding and a word's later pieces
 
@@ -76,7 +76,7 @@ class WordWindower:
 
     def windows(self, examples: list[Example]) -> WordWindows:
         words = [word for example in examples for word in example.word_texts()]
-        pieces = self._tokenize(words)
+        pieces = piece_ids(self.tokenizer, words)
         room = self.max_seq_length - 2
         rows = []  # (example, [(word, pieces)...])
         cursor = 0
@@ -96,12 +96,6 @@ class WordWindower:
     @property
     def _unknown_id(self) -> int:
         return self.tokenizer.token_to_id(self.tokenizer.oov_token)
-
-    def _tokenize(self, words: list[str]) -> list[list[int]]:
-        if not words:
-            return []
-        ids = self.tokenizer(tf.constant(words))
-        return ids.to_list() if hasattr(ids, "to_list") else [list(map(int, row)) for row in ids]
 
     def _stack(self, rows, examples) -> WordWindows:
         n = len(rows)
