@@ -22,7 +22,7 @@ from mtdnn_keras.export.tflite_model import (  # noqa: E402
     export_tflite,
 )
 
-from mtdnn_keras.data.task_files import read_split, split_path  # noqa: E402
+from mtdnn_keras.data.data_source import DataOptions, split_source  # noqa: E402
 from mtdnn_keras.models.model_directory import load_model_directory  # noqa: E402
 
 NAME = "mtdnn"
@@ -110,7 +110,7 @@ def prepare(args):
 
 
 def dev_examples(task, data_dir):
-    return read_split(task, split_path(task, "dev", data_dir), "dev").examples
+    return split_source(task, "dev", DataOptions(data_dir=data_dir)).read().examples
 
 
 def prediction_batches(examples, task, tokenizer, batch_size: int = 64):

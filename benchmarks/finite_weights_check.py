@@ -26,7 +26,7 @@ import tensorflow as tf  # noqa: E402
 from export_artifacts import machine  # noqa: E402
 from training_throughput import fixed_batch, step_time  # noqa: E402
 
-from mtdnn_keras.data.task_files import read_split, split_path  # noqa: E402
+from mtdnn_keras.data.data_source import DataOptions, split_source  # noqa: E402
 from mtdnn_keras.optimizers.skip_zero_gradient import make_optimizer  # noqa: E402
 from mtdnn_keras.tasks import TaskRegistry  # noqa: E402
 from mtdnn_keras.training.starting_point import StartingPoint  # noqa: E402
@@ -41,7 +41,7 @@ def main():
     args = parser.parse_args()
 
     tasks = TaskRegistry.builtin().resolve("rte")
-    train = {"rte": read_split(tasks[0], split_path(tasks[0], "train", args.data_dir), "train")}
+    train = {"rte": split_source(tasks[0], "train", DataOptions(data_dir=args.data_dir)).read()}
     start = StartingPoint.from_encoder(args.encoder)
     model = start.build_model(tasks, "mean")
     model.compile(optimizer=make_optimizer("adamax", 1e-5))
@@ -52,7 +52,9 @@ def main():
 
     @tf.function
     def all_finite():
-        return keras.ops.all(keras.ops.stack([keras.ops.all(keras.ops.isfinite(v)) for v in variables]))
+        return keras.ops.all(
+            keras.ops.stack([keras.ops.all(keras.ops.isfinite(v)) for v in variables])
+        )
 
     all_finite()
     started = time.perf_counter()

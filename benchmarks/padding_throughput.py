@@ -21,9 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
+from mtdnn_keras.data.data_source import DataOptions, split_source  # noqa: E402
 from mtdnn_keras.data.mixing_strategy import MixingStrategy  # noqa: E402
 from mtdnn_keras.data.multitask_data import MultiTaskData  # noqa: E402
-from mtdnn_keras.data.task_files import read_split, split_path  # noqa: E402
 from mtdnn_keras.encoders.encoder_loader import load_encoder  # noqa: E402
 from mtdnn_keras.models.mtdnn_model import MTDNNModel  # noqa: E402
 from mtdnn_keras.optimizers.skip_zero_gradient import make_optimizer  # noqa: E402
@@ -78,8 +78,7 @@ def main():
     tasks = TaskRegistry.builtin().resolve(TASKS)
     train = {}
     for task in tasks:
-        path = split_path(task, "train", args.data_dir)
-        examples = read_split(task, path, "train").examples
+        examples = split_source(task, "train", DataOptions(data_dir=args.data_dir)).read().examples
         if args.mix == "natural":
             count = round(
                 args.fraction

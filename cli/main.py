@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
+import re
 import sys
+import time
 from pathlib import Path
 
+from mtdnn_keras.cli.console import quiet_tensorflow
+
+from mtdnn_keras.data.data_source import DATA_SOURCES, DataOptions
 from mtdnn_keras.training.training_config import PRECISIONS, STRATEGIES, XLA_MODES
+
+RUNS_DIR = "runs"  # where a command without --output-dir writes its new folder
 
 
 def _pairs(values: list[str] | None, flag: str, cast=str) -> dict:
@@ -30,7 +36,7 @@ def _add_training_flags(
     parser: argparse.ArgumentParser, epochs: int = 3, min_steps: int | None = None
 ) -> None:
     """The options of `TrainingConfig` that `fit`, `finetune` and `adapt` share."""
-    parser.add_argument("--data-dir", help="root folder of the task files (e.g. GLUE's folder)")
+    _add_data_flags(parser)
     parser.add_argument("--task-file", help="YAML file with further task definitions")
     parser.add_argument(
         "--train-file", action="append", metavar="TASK=PATH", help="a task's training file"
@@ -141,6 +147,45 @@ def _add_training_flags(
     )
 
 
+def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        help="root folder of the tasks' official files (e.g. GLUE's); without it, tasks are "
+        "read from tensorflow-datasets",
+    )
+    parser.add_argument(
+        "--data-source",
+        default="auto",
+        choices=DATA_SOURCES,
+        help="files (under --data-dir), tfds (tensorflow-datasets) or auto: files where "
+        "--data-dir or a task's file is given, else tfds",
+    )
+    parser.add_argument(
+        "--tfds-data-dir",
+        help="where prepared tensorflow-datasets live (default: TFDS_DATA_DIR, else "
+        "~/tensorflow_datasets); see `mtdnn-keras data prepare`",
+    )
+
+
+def _add_output_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--output-dir",
+        help=f"the run's folder (default: a new folder under {RUNS_DIR}/, named when it starts)",
+    )
+
+
+def _default_output_dir(args) -> str:
+    """A new folder under runs/ named after the command, its tasks and the time."""
+    tasks = getattr(args, "tasks", None) or getattr(args, "task", "")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", tasks)[:40].strip("-") or "run"
+    base = Path(RUNS_DIR) / f"{args.command}-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder, number = base, 1
+    while folder.exists():
+        number += 1
+        folder = base.with_name(f"{base.name}-{number}")
+    return str(folder)
+
+
 def _add_overwrite_flag(parser: argparse.ArgumentParser, meaning: str) -> None:
     parser.add_argument(
         "--overwrite",
@@ -185,7 +230,7 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="comma-separated tasks and groups, e.g. rte,mrpc,stsb or glue",
     )
-    fit.add_argument("--output-dir", required=True)
+    _add_output_dir(fit)
     fit.add_argument(
         "--encoder", default="minilm", help="minilm (default), a folder, or a keras-hub preset"
     )
@@ -199,7 +244,7 @@ def _parser() -> argparse.ArgumentParser:
         help="fine-tune on one task from a multi-task model (MT-DNN) or a plain encoder (ST-DNN)",
     )
     finetune.add_argument("--task", required=True, help="the task (or comma-separated tasks)")
-    finetune.add_argument("--output-dir", required=True)
+    _add_output_dir(finetune)
     start = finetune.add_mutually_exclusive_group(required=True)
     start.add_argument(
         "--model", help="output folder of fit: its shared encoder and the task's head"
@@ -214,7 +259,7 @@ def _parser() -> argparse.ArgumentParser:
         help="domain adaptation: a new linear head on fractions of a task's data, over seeds",
     )
     adapt.add_argument("--task", required=True)
-    adapt.add_argument("--output-dir", required=True)
+    _add_output_dir(adapt)
     adapt.add_argument(
         "--from",
         dest="from_models",
@@ -292,7 +337,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--tasks", help="tasks to score (default: all of the model's, or those of --eval-file)"
     )
-    evaluate.add_argument("--data-dir")
+    _add_data_flags(evaluate)
     evaluate.add_argument("--eval-file", action="append", metavar="TASK=PATH")
     evaluate.add_argument("--output", help="write the scores as JSON here")
     evaluate.add_argument("--skip-bad-rows", action="store_true")
@@ -318,9 +363,26 @@ def _parser() -> argparse.ArgumentParser:
     split.add_argument("--output-dir", required=True)
     _add_overwrite_flag(split, "replace existing train.json and dev.json in --output-dir")
 
+    data = commands.add_parser("data", help="prepare the tasks' tensorflow-datasets ahead of a run")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    prepare = data_commands.add_parser(
+        "prepare",
+        help="download and prepare the tasks' TFDS datasets (so that a machine without a "
+        "network can train on them)",
+    )
+    prepare.add_argument("--tasks", required=True, help="tasks and groups, e.g. glue")
+    prepare.add_argument("--task-file", help="YAML file with further task definitions")
+    prepare.add_argument("--tfds-data-dir", help="where to prepare them (default: TFDS's)")
+
     tasks = commands.add_parser("tasks", help="list the known tasks and their definitions")
     tasks.add_argument("--task-file", help="also list the tasks of this YAML file")
     tasks.add_argument("--json", action="store_true", help="print full definitions as JSON")
+    for command in [*commands.choices.values(), prepare]:
+        command.add_argument(
+            "--tensorflow-logs",
+            action="store_true",
+            help="show TensorFlow's own start-up and log lines (hidden by default)",
+        )
     return parser
 
 
@@ -329,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     line naming it, exit 2; Ctrl-C in one line, exit 130; an unexpected internal error in
     one line naming a log with its traceback, exit 1. Never a traceback on the console."""
     args = _parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    quiet_tensorflow(show_tensorflow_logs=args.tensorflow_logs)
     from mtdnn_keras.error_report import (
         InternalError,
         is_users_error,
@@ -355,12 +417,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _resumable(args) -> bool:
-    """Whether an interrupted `fit`/`finetune` left a checkpoint to continue from. The
-    path of `training_checkpoint.has_checkpoint`, spelled out: that module imports Keras,
-    which a Ctrl-C during start-up may have cut short."""
-    return args.command in ("fit", "finetune") and (
-        Path(args.output_dir) / "checkpoint" / "step.json"
-    ).is_file()
+    """Whether an interrupted `fit`/`finetune` left a checkpoint to continue from."""
+    from mtdnn_keras.training.checkpoint_files import has_checkpoint
+
+    return (
+        args.command in ("fit", "finetune")
+        and args.output_dir is not None
+        and has_checkpoint(args.output_dir)
+    )
 
 
 def _check_export_options(args) -> None:
@@ -395,27 +459,60 @@ def _run(args) -> int:
             return 0
         for name, task in registry.tasks.items():
             labels = task.kind.describe(task)
+            sources = [f"files {task.files['train']}" if "train" in task.files else None]
+            sources.append(f"tfds {task.tfds.name}" if task.tfds else None)
             print(
-                f"{name:16} {task.type:17} {task.head:7} [{labels}]  metrics: {', '.join(task.metrics)}"
+                f"{name:16} {task.type:17} {task.head:7} [{labels}]  metrics: "
+                f"{', '.join(task.metrics)}  sources: {', '.join(filter(None, sources)) or '-'}"
             )
         for group, members in registry.groups.items():
             print(f"group {group}: {', '.join(members)}")
         return 0
-    if args.command in ("fit", "finetune"):
-        from mtdnn_keras.training.multitask_trainer import fit
+    if args.command == "data":
+        from mtdnn_keras.data.tfds_source import prepare_dataset, tfds_data_dir
+        from mtdnn_keras.training.run_plan import resolve_tasks
 
+        tasks = resolve_tasks(args.tasks, args.task_file)
+        options = DataOptions(source="tfds", tfds_data_dir=args.tfds_data_dir)
+        names = list(dict.fromkeys(task.tfds.name for task in tasks if task.tfds))
+        without = [task.name for task in tasks if task.tfds is None]
+        if without:
+            print(f"no TFDS dataset for {', '.join(without)}: these read their files only")
+        for name in names:
+            prepare_dataset(name, tfds_data_dir(options))
+            print(f"ready: {name} in {tfds_data_dir(options)}")
+        return 0
+    if args.command in ("fit", "finetune"):
+        from mtdnn_keras.training.run_plan import plan_fit
+
+        if args.output_dir is None:
+            args.output_dir = _default_output_dir(args)
         if args.command == "fit":
             config = _training_config(args)
         else:
             config = _training_config(
                 args, tasks=args.task, init_model=args.model, encoder=args.encoder or "minilm"
             )
+        plan_fit(config)  # every check on the user's input, before TensorFlow starts
+        print(f"output folder: {config.output_dir}")
+        from mtdnn_keras.training.multitask_trainer import fit
+
         result = fit(config)
         print(
             f"trained {result.steps} steps in {result.seconds:.0f} s; results in {result.output_dir}"
         )
         return 0
     if args.command == "adapt":
+        from mtdnn_keras.models.model_files import check_model_folder
+        from mtdnn_keras.training.run_plan import adaptation_data
+
+        if args.output_dir is None:
+            args.output_dir = _default_output_dir(args)
+        training = _training_config(args, tasks=args.task)
+        for model in args.from_models or []:
+            check_model_folder(model)
+        adaptation_data(args.task, training, holdout=args.holdout is not None)
+        print(f"output folder: {args.output_dir}")
         from mtdnn_keras.experiments.domain_adaptation import AdaptConfig, adapt
 
         starts = {f"refined {m}": f"model:{m}" for m in args.from_models or []}
@@ -429,13 +526,16 @@ def _run(args) -> int:
             fractions=fractions,
             seeds=args.seeds,
             holdout=args.holdout,
-            training=_training_config(args, tasks=args.task),
+            training=training,
         )
         adapt(config)
         print(f"results in {args.output_dir}/adaptation.md and adaptation.png")
         return 0
     if args.command == "export":
+        from mtdnn_keras.models.model_files import check_model_folder
+
         _check_export_options(args)
+        check_model_folder(args.model)
         if args.format == "saved_model":
             from mtdnn_keras.export.saved_model import export_saved_model
 
@@ -476,17 +576,25 @@ def _run(args) -> int:
         print(f"wrote {report}")
         return 0
     if args.command == "evaluate":
+        from mtdnn_keras.training.run_plan import plan_evaluate
+
+        options = DataOptions(
+            data_dir=args.data_dir,
+            source=args.data_source,
+            tfds_data_dir=args.tfds_data_dir,
+            eval_files=_pairs(args.eval_file, "--eval-file"),
+        )
+        plan_evaluate(args.model, args.tasks, options, args.output, args.overwrite)
         from mtdnn_keras.training.evaluator import format_table
         from mtdnn_keras.training.multitask_trainer import evaluate
 
         results = evaluate(
             args.model,
             args.tasks,
-            args.data_dir,
-            _pairs(args.eval_file, "--eval-file"),
-            args.output,
-            args.skip_bad_rows,
+            output=args.output,
+            skip_bad_rows=args.skip_bad_rows,
             overwrite=args.overwrite,
+            data=options,
         )
         print(format_table(results))
         return 0
@@ -499,6 +607,9 @@ def _run(args) -> int:
         print(f"wrote {train} and {dev}")
         return 0
     if args.command == "predict":
+        from mtdnn_keras.training.run_plan import plan_predict
+
+        plan_predict(args.model, args.task, args.input, args.output, args.overwrite)
         from mtdnn_keras.training.multitask_trainer import predict_file
 
         count = predict_file(

@@ -25,10 +25,10 @@ STEPS = 12
 def _training_setup(data_dir, encoder, dropout):
     import dataclasses
 
+    from mtdnn_keras.data.data_source import DataOptions, split_source
     from mtdnn_keras.data.mixing_strategy import MixingStrategy
     from mtdnn_keras.data.multitask_data import MultiTaskData
-    from mtdnn_keras.data.task_files import read_split, split_path
-    from mtdnn_keras.training.multitask_trainer import resolve_tasks
+    from mtdnn_keras.training.run_plan import resolve_tasks
     from mtdnn_keras.training.starting_point import StartingPoint
 
     start = StartingPoint.from_encoder(str(encoder))
@@ -37,7 +37,7 @@ def _training_setup(data_dir, encoder, dropout):
         start.backbone_config["dropout"] = 0.0
         tasks = [dataclasses.replace(task, dropout=0.0) for task in tasks]
     examples = {
-        task.name: read_split(task, split_path(task, "train", data_dir), "train").examples
+        task.name: split_source(task, "train", DataOptions(data_dir=data_dir)).read().examples
         for task in tasks
     }
     data = MultiTaskData(tasks, examples, start.tokenizer, BATCH_SIZE, MixingStrategy(), seed=0)

@@ -172,7 +172,7 @@ def test_quantize_groups_lower_minilm_int8_error(tmp_path):
     from conftest import require_data
     from mtdnn_keras.export.tflite_model import export_tflite
 
-    from mtdnn_keras.data.task_files import read_split, split_path
+    from mtdnn_keras.data.data_source import DataOptions, split_source
     from mtdnn_keras.encoders.encoder_loader import load_encoder
     from mtdnn_keras.models.model_directory import (
         MODEL_FILE,
@@ -189,10 +189,12 @@ def test_quantize_groups_lower_minilm_int8_error(tmp_path):
     model = MTDNNModel(backbone, [task])
     save_model_atomically(model, tmp_path / "model" / MODEL_FILE)
     save_tokenizer_atomically(tokenizer, tmp_path / "model" / TOKENIZER_DIR)
-    examples = read_split(task, split_path(task, "dev", glue), "dev").examples[:96]
+    examples = split_source(task, "dev", DataOptions(data_dir=glue)).read().examples[:96]
     batches = [
         {k: v.astype(np.int32) for k, v in batch.items()}
-        for batch in task.kind.prediction_inputs(task, examples, tokenizer, 32).inputs.as_numpy_iterator()
+        for batch in task.kind.prediction_inputs(
+            task, examples, tokenizer, 32
+        ).inputs.as_numpy_iterator()
     ]
     reference = np.concatenate(
         [model({**b, "padding_mask": b["padding_mask"] > 0})["rte"] for b in batches]

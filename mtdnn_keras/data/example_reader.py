@@ -1,4 +1,5 @@
-"""Reads a task's examples from its official file format (GLUE TSV, JSON lines, CSV, SQuAD)."""
+"""Reads a task's examples from its official file format (GLUE TSV, JSON lines, CSV, SQuAD,
+CoNLL), or from rows another source gives in the same shapes (`ExampleReader.read_rows`)."""
 
 from __future__ import annotations
 
@@ -17,16 +18,24 @@ from mtdnn_keras.user_values import is_scalar, show
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONLL_SEPARATOR = re.compile("[ \t]+")
+_LIST_ITEM = re.compile(r"(.+)\[(\d+)\]")  # `endings[2]`: item 2 of a JSON list
 MAX_JSON_DEPTH = 100  # where a file too deep to parse is reported: where it passes this depth
 
 
 class DataError(ValueError):
     """A data file cannot be used; the message names the file, line and field."""
 
-    def __init__(self, path: str | Path, line: int | None, field: str | None, message: str):
+    def __init__(
+        self,
+        path: str | Path,
+        line: int | None,
+        field: str | None,
+        message: str,
+        unit: str = "line",
+    ):
         where = str(path)
         if line is not None:
-            where += f", line {line}"
+            where += f", {unit} {line}"
         if field is not None:
             where += f", field '{field}'"
         super().__init__(f"{where}: {message}")
@@ -108,7 +117,16 @@ class ExampleReader:
             "squad": _SquadRows,
             "conll": _ConllRows,
         }[spec.format](path, raw, spec)
-        result = ReadResult(str(path), [], collections.Counter())
+        return self.read_rows(rows, str(path), spec, labeled)
+
+    def read_rows(
+        self, rows, where: str, spec: ReaderSpec, labeled: bool, unit: str = "line"
+    ) -> ReadResult:
+        """Checks and converts `(line, fields)` rows shaped as `spec.format`'s (a dict of
+        fields; SQuAD's question records; CoNLL's `{"words", "tags", "lines"}`), wherever
+        they come from. Errors name `where` and the row's `unit` (`line`, `example`)."""
+        path = where
+        result = ReadResult(where, [], collections.Counter())
         seen_ids: dict[str, int] = {}
         for line, fields in rows:
             try:
@@ -126,7 +144,9 @@ class ExampleReader:
                 result.examples.append(example)
             except _RowError as error:
                 if not self.skip_bad_rows:
-                    raise DataError(path, error.line or line, error.field, error.message) from None
+                    raise DataError(
+                        path, error.line or line, error.field, error.message, unit
+                    ) from None
                 result.skipped[error.reason] += 1
         if not result.examples:
             raise DataError(path, None, None, f"no usable examples ({result.summary()})")
@@ -157,7 +177,7 @@ class ExampleReader:
             value = _label_text(fields[spec.label], spec.label)
             if value in spec.skip_labels:
                 return None
-            label = self._label(value, spec.label)
+            label = self._label(spec.label_map.get(value, value), spec.label)
         choices = None
         if spec.choices:
             choices = tuple(_text(fields, c, f"choice {i}") for i, c in enumerate(spec.choices))
@@ -206,15 +226,29 @@ def _label_text(value, field) -> str:
 
 
 def _text(fields: dict, column, name: str) -> str:
-    if column not in fields:
+    value = _field(fields, column)
+    if value is _MISSING:
         raise _RowError(column, "missing field", f"missing {name}")
-    value = fields[column]
     if not isinstance(value, str):
         raise _RowError(column, "text not a string", f"expected text, got {show(value)}")
     if not value.strip():
         raise _RowError(column, "empty text", f"empty {name}")
     _check_unicode(value, column)
     return value.strip()
+
+
+_MISSING = object()
+
+
+def _field(fields: dict, column):
+    """A row's value of `column`; `name[i]` is item i of a list field (HellaSwag's
+    `endings`)."""
+    if column in fields:
+        return fields[column]
+    item = _LIST_ITEM.fullmatch(column) if isinstance(column, str) else None
+    if item and isinstance(fields.get(item[1]), list) and int(item[2]) < len(fields[item[1]]):
+        return fields[item[1]][int(item[2])]
+    return _MISSING
 
 
 def _check_unicode(value: str, field) -> None:

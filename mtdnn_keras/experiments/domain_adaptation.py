@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtdnn_keras.data.task_files import check_files_exist, read_split, split_path
+from mtdnn_keras.data.data_source import sample
 from mtdnn_keras.experiments.adaptation_report import REPORT_FILES, write_report
 from mtdnn_keras.experiments.isolated_run import run_isolated
 from mtdnn_keras.storage.atomic_writes import write_json_atomically
@@ -26,8 +26,9 @@ from mtdnn_keras.storage.output_guard import check_output
 from mtdnn_keras.storage.run_lock import LOCK_FILE, hold_folder
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 from mtdnn_keras.training.evaluator import EvalSet
-from mtdnn_keras.training.multitask_trainer import load_eval_sets, resolve_tasks, train
+from mtdnn_keras.training.multitask_trainer import read_eval_sets, train
 from mtdnn_keras.training.run_folder import changed_options
+from mtdnn_keras.training.run_plan import adaptation_data
 from mtdnn_keras.training.starting_point import StartingPoint
 from mtdnn_keras.training.training_config import TrainingConfig
 
@@ -126,30 +127,15 @@ def split_holdout(examples: list, count: int, seed: int) -> tuple[list, list]:
 def load_adaptation_data(config: AdaptConfig) -> tuple[TaskDefinition, list, EvalSet]:
     """The task (with a linear head, as in the paper), its training pool and evaluation set."""
     training = config.training
-    tasks = resolve_tasks(config.task, training.task_file, training.max_seq_length)
-    if len(tasks) != 1:
-        raise ValueError(f"--task names one task; {config.task!r} is {len(tasks)} tasks")
-    (task,) = tasks
-    task = dataclasses.replace(task, head="linear")
-    train_path = split_path(task, "train", training.data_dir, training.train_files.get(task.name))
-    check_files_exist({f"{task.name} train": train_path})
-    examples = read_split(
-        task,
-        train_path,
-        "train",
-        training.skip_bad_rows,
-        training.max_train_examples.get(task.name),
-        training.seed,
-    ).examples
+    data = adaptation_data(config.task, training, holdout=bool(config.holdout))
+    (task,) = data.tasks
+    result = data.train[task.name].read(training.skip_bad_rows)
+    sample(result, training.max_train_examples.get(task.name), training.seed)
+    examples = result.examples
     if config.holdout:
         pool, held_out = split_holdout(examples, config.holdout, config.holdout_seed)
         return task, pool, EvalSet(task.name, task, held_out)
-    (eval_set,) = load_eval_sets(
-        [dataclasses.replace(task, extra_dev={})],
-        training.data_dir,
-        training.eval_files,
-        training.skip_bad_rows,
-    )
+    (eval_set,) = read_eval_sets(data.dev, training.skip_bad_rows)
     return task, examples, eval_set
 
 

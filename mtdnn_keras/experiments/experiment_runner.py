@@ -27,11 +27,11 @@ import yaml
 from mtdnn_keras.experiments.domain_adaptation import RESULTS_FILE, AdaptConfig, adapt
 from mtdnn_keras.experiments.experiment_report import write_experiment_report
 from mtdnn_keras.experiments.isolated_run import run_isolated
-from mtdnn_keras.models.model_directory import CONFIG_FILE
+from mtdnn_keras.models.model_files import CONFIG_FILE
 from mtdnn_keras.storage.atomic_writes import write_json_atomically
 from mtdnn_keras.storage.run_lock import LOCK_FILE
+from mtdnn_keras.training.checkpoint_files import has_checkpoint
 from mtdnn_keras.training.run_folder import changed_options
-from mtdnn_keras.training.training_checkpoint import has_checkpoint
 from mtdnn_keras.training.training_config import TrainingConfig
 from mtdnn_keras.user_values import is_finite_number, show
 

@@ -9,19 +9,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from mtdnn_keras.models.model_files import (  # noqa: F401 (the folder's names, re-exported)
+    CONFIG_FILE,
+    MODEL_FILE,
+    TOKENIZER_DIR,
+    ModelFileError,
+)
+
 # A saved model names these classes; importing them registers them for `load_model`.
 from mtdnn_keras.models.mtdnn_model import MTDNNModel
 from mtdnn_keras.optimizers import linear_warmup_decay, skip_zero_gradient  # noqa: F401
 from mtdnn_keras.storage.atomic_writes import atomic_directory, atomic_file
-
-MODEL_FILE = "model.keras"
-TOKENIZER_DIR = "tokenizer"
-CONFIG_FILE = "training_config.json"
-
-
-class ModelFileError(ValueError):
-    """A model file that cannot be used: missing, unreadable, of another kind, or holding
-    weights that are not finite."""
 
 
 def non_finite_weights(model: keras.Model) -> list[str]:

@@ -188,8 +188,9 @@ class TaskType:
         raise NotImplementedError
 
     def submission_value(self, task, record: dict) -> str:
-        """The `prediction` column of a GLUE submission file."""
-        return str(record["label"])
+        """The `prediction` column of a GLUE submission file: the label as the task's
+        files write it (CoLA's `0`/`1`)."""
+        return task.file_label(str(record["label"]))
 
     def official_json(self, task, examples, records) -> dict | None:
         """The official prediction file of a `.json` output (SQuAD's `{id: answer}`), or

@@ -38,6 +38,9 @@ class ReaderSpec:
         skip_labels: label values that mark rows to drop (SNLI's `-`, no annotator consensus).
         choices: multiple choice only. The columns of the candidate endings, in label order;
             the label column holds the correct one's index (0-based).
+        label_map: how the files write labels that the task names by meaning: `{"0":
+            "unacceptable", "1": "acceptable"}` (CoLA). A value not in the map is read as
+            the label itself; a prediction file writes a label back as the map writes it.
     """
 
     format: str = "tsv"
@@ -48,6 +51,41 @@ class ReaderSpec:
     id: str | int | None = None
     skip_labels: tuple[str, ...] = ()
     choices: tuple[str | int, ...] = ()
+    label_map: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class TfdsSpec:
+    """Where a task's examples are in a tensorflow-datasets dataset.
+
+    Args:
+        name: the dataset and its config as `tfds.load` names them (`"glue/rte"`, `"snli"`,
+            `"squad/v2.0"`).
+        splits: our split (`train`, `dev`, `test`) to the dataset's (`validation`, ...).
+        extra_dev: further labeled splits, as the task's `extra_dev` (MNLI's `mm`).
+        text_a, text_b, label, id: the features that hold them (`label` and `id` may be
+            `None`); `choices` the candidates' features (multiple choice), where
+            `"endings[2]"` is item 2 of a list feature. A span task's dataset has SQuAD's
+            features (`id`, `question`, `context`, `answers`, `is_impossible`) and names
+            none; a sequence-labelling task's `text_a` is the words' feature and `label`
+            the tags'.
+        label_map: the dataset's label names (a `ClassLabel`'s) to the task's labels, where
+            they differ; a name not in the map must be a label of the task. Labels are
+            matched by name, never by index: each dataset orders them its own way.
+        skip_labels: label values of rows to drop: TFDS writes `-1` for "no label" (test
+            splits, SNLI pairs without a consensus).
+    """
+
+    name: str
+    splits: dict[str, str] = dataclasses.field(default_factory=dict)
+    extra_dev: dict[str, str] = dataclasses.field(default_factory=dict)
+    text_a: str | None = None
+    text_b: str | None = None
+    label: str | None = None
+    id: str | None = None
+    choices: tuple[str, ...] = ()
+    label_map: dict[str, str] = dataclasses.field(default_factory=dict)
+    skip_labels: tuple[str, ...] = ("-1",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +114,9 @@ class TaskDefinition:
         reader: ReaderSpec. How to read the train and dev files.
         test_reader: ReaderSpec. How to read the (unlabeled) test file; defaults to `reader`.
         files: dict. Split name (`train`, `dev`, `test`) to a path relative to the data dir.
+        tfds: TfdsSpec. Where the task's splits are in tensorflow-datasets; `None` for a task
+            read from files only. Which of the two a command reads is chosen by
+            `mtdnn_keras.data.data_source.split_source`.
         extra_dev: dict. Further labeled evaluation files, reported as `<name>-<key>`
             (MNLI's mismatched dev set is `mnli-mm`).
         score_range: (low, high). Regression only: the valid range of scores.
@@ -107,6 +148,7 @@ class TaskDefinition:
     test_reader: ReaderSpec | None = None
     files: dict[str, str] = dataclasses.field(default_factory=dict)
     extra_dev: dict[str, str] = dataclasses.field(default_factory=dict)
+    tfds: TfdsSpec | None = None
     score_range: tuple[float, float] | None = None
     positive_label: str | None = None
     group_size: int = 2
@@ -150,6 +192,13 @@ class TaskDefinition:
         if split == "test" and self.test_reader is not None:
             return self.test_reader
         return self.reader
+
+    def file_label(self, label: str) -> str:
+        """How the task's files write `label` (its reader's `label_map` read backwards)."""
+        for written, meaning in self.reader.label_map.items():
+            if meaning == label:
+                return written
+        return label
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict that `from_dict` reads back (used in saved model configs)."""
@@ -226,7 +275,10 @@ class _TaskParser:
         head = self.data.get("head", "linear")
         if head not in HEADS:
             raise self.fail("head", f"expected one of {', '.join(HEADS)}, got {show(head)}")
-        reader = self._reader("reader", self.data.get("reader"), base=None)
+        if "reader" not in self.data and isinstance(self.data.get("tfds"), dict):
+            reader = self._reader("tfds", self._files_like_dataset(kind), base=None)
+        else:
+            reader = self._reader("reader", self.data.get("reader"), base=None)
         test_reader = None
         if "test_reader" in self.data:
             test_reader = self._reader("test_reader", self.data["test_reader"], base=reader)
@@ -238,6 +290,15 @@ class _TaskParser:
                 )
         files = self._paths("files", allowed=SPLITS)
         extra_dev = self._paths("extra_dev", allowed=None)
+        tfds = self._tfds(reader.format)
+        for field, spec in (("reader", reader), ("test_reader", test_reader), ("tfds", tfds)):
+            for written, meaning in (spec.label_map if spec else {}).items():
+                if meaning not in labels:
+                    raise self.fail(
+                        f"{field}.label_map",
+                        f"maps {written!r} to {meaning!r}, which is not one of the labels "
+                        f"{list(labels)}",
+                    )
         dropout = self._number("dropout", 0.1)
         if not 0.0 <= dropout < 1.0:
             raise self.fail("dropout", f"expected a rate in [0, 1), got {dropout}")
@@ -270,6 +331,7 @@ class _TaskParser:
             test_reader=test_reader,
             files=files,
             extra_dev=extra_dev,
+            tfds=tfds,
             score_range=self._score_range(),
             glue_name=glue_name,
             tag_scheme=tag_scheme,
@@ -417,7 +479,92 @@ class _TaskParser:
             if not is_scalar(label):
                 raise self.fail(f"{field}.skip_labels", f"expected label values, got {show(label)}")
         merged["skip_labels"] = tuple(str(s) for s in skip)
+        merged["label_map"] = self._label_map(f"{field}.label_map", merged.get("label_map", {}))
         return ReaderSpec(**merged)
+
+    def _files_like_dataset(self, kind: TaskType) -> dict[str, Any]:
+        """The reader of a task defined by its TFDS dataset alone: its files, if it is
+        given any, are JSON lines with the dataset's feature names (or the type's own
+        format: SQuAD JSON, CoNLL columns word and tag)."""
+        spec = self.data["tfds"]
+        fmt = "jsonl" if "jsonl" in kind.reader_formats else kind.reader_formats[0]
+        if fmt == "squad":
+            return {"format": fmt}
+        if fmt == "conll":
+            return {"format": fmt, "text_a": 0, "label": 1 if spec.get("label") else None}
+        keys = ("text_a", "text_b", "label", "id", "choices")
+        return {"format": fmt, **{k: spec[k] for k in keys if spec.get(k) is not None}}
+
+    def _label_map(self, field: str, value: Any) -> dict[str, str]:
+        if not isinstance(value, dict) or not all(
+            is_scalar(k) and is_scalar(v) for k, v in value.items()
+        ):
+            raise self.fail(
+                field, f"expected a mapping of label values to labels, got {show(value)}"
+            )
+        return {str(k): str(v) for k, v in value.items()}
+
+    def _tfds(self, reader_format: str) -> TfdsSpec | None:
+        value = self.data.get("tfds")
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(
+                "tfds", f"expected a mapping (name, splits, text_a, ...), got {show(value)}"
+            )
+        known = {f.name for f in dataclasses.fields(TfdsSpec)}
+        for key in value:
+            if key not in known:
+                raise self.fail(f"tfds.{key}", f"unknown field; known: {', '.join(sorted(known))}")
+        name = value.get("name")
+        if not isinstance(name, str) or not name.strip("/") or " " in name:
+            raise self.fail(
+                "tfds.name", f"expected a dataset name such as glue/rte, got {show(name)}"
+            )
+        fields = {"name": name}
+        for key, allowed in (("splits", SPLITS), ("extra_dev", None)):
+            splits = value.get(key, {})
+            if not isinstance(splits, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and v for k, v in splits.items()
+            ):
+                raise self.fail(
+                    f"tfds.{key}", f"expected a mapping of names to TFDS splits, got {show(splits)}"
+                )
+            unknown = [k for k in splits if allowed is not None and k not in allowed]
+            if unknown:
+                raise self.fail(
+                    f"tfds.{key}.{unknown[0]}",
+                    f"unknown split; expected one of {', '.join(allowed)}",
+                )
+            fields[key] = dict(splits)
+        for key in ("text_a", "text_b", "label", "id"):
+            feature = value.get(key)
+            if feature is not None and not isinstance(feature, str):
+                raise self.fail(f"tfds.{key}", f"expected a feature name, got {show(feature)}")
+            fields[key] = feature
+        choices = value.get("choices", ())
+        if not isinstance(choices, (list, tuple)) or not all(isinstance(c, str) for c in choices):
+            raise self.fail(
+                "tfds.choices", f"expected a list of feature names, got {show(choices)}"
+            )
+        fields["choices"] = tuple(choices)
+        if reader_format == "squad":
+            named = [k for k in ("text_a", "text_b", "label", "id") if fields[k]]
+            if named or choices:
+                raise self.fail(
+                    f"tfds.{named[0] if named else 'choices'}",
+                    "a span task's dataset has SQuAD's features: name none",
+                )
+        elif fields["text_a"] is None:
+            raise self.fail("tfds.text_a", "required: the feature of the first text")
+        fields["label_map"] = self._label_map("tfds.label_map", value.get("label_map", {}))
+        skip = value.get("skip_labels", ["-1"])
+        if not isinstance(skip, (list, tuple)) or not all(is_scalar(s) for s in skip):
+            raise self.fail(
+                "tfds.skip_labels", f"expected a list of label values, got {show(skip)}"
+            )
+        fields["skip_labels"] = tuple(str(s) for s in skip)
+        return TfdsSpec(**fields)
 
     def _paths(self, field: str, allowed: tuple[str, ...] | None) -> dict[str, str]:
         value = self.data.get(field, {})

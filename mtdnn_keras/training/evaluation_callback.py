@@ -11,11 +11,10 @@ import keras
 import tensorflow as tf
 
 from mtdnn_keras.metrics.glue_metrics import mean_score
-from mtdnn_keras.models.model_directory import MODEL_FILE, save_model_atomically
+from mtdnn_keras.models.model_directory import save_model_atomically
+from mtdnn_keras.models.model_files import HISTORY_FILE, MODEL_FILE
 from mtdnn_keras.storage.atomic_writes import write_json_atomically
 from mtdnn_keras.training.evaluator import Evaluator, format_table
-
-HISTORY_FILE = "eval_history.json"
 
 
 class EvaluationCallback(keras.callbacks.Callback):

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import keras
 
-from mtdnn_keras.data.example_reader import DataError
+from mtdnn_keras.data.data_source import DataOptions, sample
+from mtdnn_keras.data.file_source import FileSplit
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.data.multitask_data import MultiTaskData
-from mtdnn_keras.data.task_files import check_files_exist, read_split, split_path
 from mtdnn_keras.distribute.replica_batches import distribute_batches
 from mtdnn_keras.distribute.strategy import make_strategy
 from mtdnn_keras.models.model_directory import (
@@ -28,18 +28,19 @@ from mtdnn_keras.models.mtdnn_model import MTDNNModel
 from mtdnn_keras.optimizers.linear_warmup_decay import LinearWarmupDecay
 from mtdnn_keras.optimizers.skip_zero_gradient import make_optimizer
 from mtdnn_keras.storage.atomic_writes import atomic_file, write_json_atomically
-from mtdnn_keras.storage.output_guard import check_output
 from mtdnn_keras.tasks.task_definition import TaskDefinition
-from mtdnn_keras.tasks.task_registry import TaskRegistry
 from mtdnn_keras.training.evaluation_callback import EvaluationCallback
 from mtdnn_keras.training.evaluator import EvalSet, Evaluator, format_table
 from mtdnn_keras.training.non_finite_loss_guard import NonFiniteLossGuard
-from mtdnn_keras.training.run_folder import (
-    check_free_space,
-    check_run_folder,
-    claim_run_folder,
+from mtdnn_keras.training.run_folder import check_free_space, claim_run_folder
+from mtdnn_keras.training.run_plan import (
+    plan_evaluate,
+    plan_fit,
+    plan_predict,
+    run_data,
 )
 from mtdnn_keras.training.starting_point import StartingPoint
+from mtdnn_keras.training.task_progress_bar import TaskProgressBar
 from mtdnn_keras.training.training_checkpoint import (
     TrainingCheckpoint,
     checkpoint_dir,
@@ -60,40 +61,11 @@ class FitResult:
     output_dir: str
 
 
-def resolve_tasks(
-    spec: str, task_file: str | None = None, max_seq_length: int | None = None
-) -> list[TaskDefinition]:
-    """Task definitions for a comma-separated list of tasks and groups."""
-    registry = TaskRegistry.builtin()
-    if task_file:
-        registry = registry.with_file(task_file)
-    tasks = registry.resolve(spec)
-    if max_seq_length is not None:
-        tasks = [_with_max_seq_length(task, max_seq_length) for task in tasks]
-    return tasks
-
-
-def _with_max_seq_length(task: TaskDefinition, length: int) -> TaskDefinition:
-    """`task` with another length limit (as its type sets it: a span task's question keeps
-    at most half of it), checked by the task loader's own rules."""
-    fields = task.kind.with_max_seq_length(task, length)
-    return TaskDefinition.from_dict(task.name, fields, source="--max-seq-length")
-
-
-def load_eval_sets(tasks, data_dir, eval_files, skip_bad_rows=False) -> list[EvalSet]:
-    """The labeled dev sets of `tasks` (and their extra dev sets, such as MNLI mismatched)."""
-    wanted = []  # (set name, task, path)
-    for task in tasks:
-        wanted.append(
-            (task.name, task, split_path(task, "dev", data_dir, eval_files.get(task.name)))
-        )
-        if task.name not in eval_files and data_dir is not None:
-            for key, relative in task.extra_dev.items():
-                wanted.append((f"{task.name}-{key}", task, Path(data_dir) / relative))
-    check_files_exist({f"{name} dev": path for name, _, path in wanted})
+def read_eval_sets(dev: dict, skip_bad_rows: bool = False) -> list[EvalSet]:
+    """The labeled dev sets of a run (`RunData.dev`: MNLI's mismatched set among them)."""
     sets = []
-    for name, task, path in wanted:
-        result = read_split(task, path, "dev", skip_bad_rows)
+    for name, (task, source) in dev.items():
+        result = source.read(skip_bad_rows)
         _report_skipped(result)
         sets.append(EvalSet(name, task, result.examples))
     return sets
@@ -109,30 +81,19 @@ def fit(config: TrainingConfig) -> FitResult:
     """
     started = time.time()
     make_strategy(config.strategy)  # first: a multi-worker strategy must precede other TF work
-    tasks = resolve_tasks(config.tasks, config.task_file, config.max_seq_length)
-    config.check_task_names([task.name for task in tasks])
-    check_run_folder(config)  # before anything is loaded; `train` then holds the folder
-    train_paths = {
-        t.name: split_path(t, "train", config.data_dir, config.train_files.get(t.name))
-        for t in tasks
-    }
-    check_files_exist({f"{name} train": path for name, path in train_paths.items()})
+    data = plan_fit(config)  # before anything is loaded; `train` then holds the folder
     start = StartingPoint.for_config(config)
-    tasks = start.task_definitions(tasks)
+    tasks = start.task_definitions(data.tasks)
+    if tasks != data.tasks:  # the starting model's own definitions: read with those
+        data = run_data(tasks, config.data_options())
     new = [task.name for task in tasks if task.name not in start.tasks]
     if config.init_model and new:
         print(f"{config.init_model} has no head for {', '.join(new)}: starting new ones")
-    eval_sets = load_eval_sets(tasks, config.data_dir, config.eval_files, config.skip_bad_rows)
+    eval_sets = read_eval_sets(data.dev, config.skip_bad_rows)
     train_examples = {}
     for task in tasks:
-        result = read_split(
-            task,
-            train_paths[task.name],
-            "train",
-            config.skip_bad_rows,
-            config.max_train_examples.get(task.name),
-            config.seed,
-        )
+        result = data.train[task.name].read(config.skip_bad_rows)
+        sample(result, config.max_train_examples.get(task.name), config.seed)
         _report_skipped(result)
         train_examples[task.name] = result.examples
     return train(config, start, tasks, train_examples, eval_sets, started=started)
@@ -271,12 +232,15 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
     if done:
         evaluation.restore(done)
     if done < total_steps:  # else it was killed after its last checkpoint: nothing to do
+
         model.fit(
             stream,
             epochs=1,
             steps_per_epoch=total_steps - done,
             shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data stream
-            callbacks=callbacks,
+            # Keras' bar, without the losses of tasks that have had no batch yet (it takes
+            # the place of Keras' own and shows it with `verbose`)
+            callbacks=[*callbacks, TaskProgressBar()] if config.verbose else callbacks,
             verbose=config.verbose,
         )
     shutil.rmtree(checkpoint_dir(output_dir), ignore_errors=True)  # finished
@@ -306,19 +270,15 @@ def evaluate(
     skip_bad_rows: bool = False,
     batch_size: int = 64,
     overwrite: bool = False,
+    data: DataOptions | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Scores a trained model on labeled files of its tasks; writes `output` as JSON if given
+    """Scores a trained model on the labeled dev sets of its tasks, from `data_dir`'s files,
+    `eval_files` or TFDS (`data` says which, as for `fit`); writes `output` as JSON if given
     (an existing file only with `overwrite`; never a file of the model)."""
-    eval_files = eval_files or {}
-    if output:
-        inputs = [model_dir, *eval_files.values(), *([data_dir] if data_dir else [])]
-        check_output(output, overwrite=overwrite, protected=inputs, kind="file")
+    options = data or DataOptions(data_dir=data_dir, eval_files=eval_files or {})
+    planned = plan_evaluate(model_dir, tasks, options, output, overwrite)
     model, tokenizer = load_model_directory(model_dir)
-    chosen = _model_tasks(model, tasks or ",".join(eval_files) or None)
-    unknown = sorted(set(eval_files) - {task.name for task in chosen})
-    if unknown:
-        raise ValueError(f"--eval-file names {', '.join(unknown)}, not a task being scored")
-    eval_sets = load_eval_sets(chosen, data_dir, eval_files, skip_bad_rows)
+    eval_sets = read_eval_sets(planned.dev, skip_bad_rows)
     results = Evaluator(eval_sets, tokenizer, batch_size).evaluate(model)
     if output:
         write_json_atomically(results, output)
@@ -341,15 +301,9 @@ def predict_file(
     never. Returns the number of predictions."""
     from mtdnn_keras.inference.predictor import Predictor
 
-    check_output(
-        output_path, overwrite=overwrite, protected=[model_dir, input_path], kind="file"
-    )
+    task = plan_predict(model_dir, task_name, input_path, output_path, overwrite)
     predictor = Predictor.load(model_dir, batch_size)
-    tasks = _model_tasks(predictor.model, task_name)
-    if len(tasks) != 1:
-        raise ValueError(f"--task names one task of the model, not {task_name!r}")
-    (task,) = tasks
-    result = read_split(task, Path(input_path), "test", skip_bad_rows)
+    result = FileSplit(task, "test", Path(input_path)).read(skip_bad_rows)
     _report_skipped(result)
     examples = result.examples
     records = predictor.predict_examples(task.name, examples)
@@ -369,20 +323,6 @@ def predict_file(
             for example, record in zip(examples, records):
                 handle.write(json.dumps({"id": example.id, **record}) + "\n")
     return len(examples)
-
-
-def _model_tasks(model: MTDNNModel, spec: str | None) -> list[TaskDefinition]:
-    if spec is None:
-        return list(model.tasks)
-    by_name = {task.name: task for task in model.tasks}
-    if not _names(spec):
-        raise ValueError(f"no task named in {spec!r}; the model has {list(by_name)}")
-    unknown = [name for name in _names(spec) if name not in by_name]
-    if unknown:
-        raise DataError(
-            "model", None, "task", f"the model has no task {unknown}; it has {list(by_name)}"
-        )
-    return [by_name[name] for name in _names(spec)]
 
 
 def _select_by(spec: str | None, eval_sets: list[EvalSet]) -> list[str] | None:

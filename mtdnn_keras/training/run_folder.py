@@ -10,11 +10,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from mtdnn_keras.models.model_directory import CONFIG_FILE, MODEL_FILE, TOKENIZER_DIR
+from mtdnn_keras.models.model_files import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, TOKENIZER_DIR
 from mtdnn_keras.storage.output_guard import check_output
 from mtdnn_keras.storage.run_lock import LOCK_FILE, hold_folder
-from mtdnn_keras.training.evaluation_callback import HISTORY_FILE
-from mtdnn_keras.training.training_checkpoint import (
+from mtdnn_keras.training.checkpoint_files import (
     CHECKPOINT_DIR,
     checkpoint_files,
     checkpoint_step,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from mtdnn_keras.data.data_source import DATA_SOURCES, DataOptions
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.distribute.strategy import STRATEGIES
 from mtdnn_keras.encoders.encoder_loader import DEFAULT_ENCODER
@@ -113,6 +114,8 @@ CHECKS = {
     "tasks": _text(),
     "output_dir": _text(),
     "data_dir": _text(optional=True),
+    "data_source": _one_of(DATA_SOURCES),
+    "tfds_data_dir": _text(optional=True),
     "task_file": _text(optional=True),
     "train_files": _per_task(_text()),
     "eval_files": _per_task(_text()),
@@ -158,6 +161,10 @@ class TrainingConfig:
         tasks: comma-separated task and group names (`rte,mrpc` or `glue`).
         output_dir: where the model, metrics and logs are written.
         data_dir: root of the task files (`files` in the task definitions are relative to it).
+        data_source: `files`, `tfds` (each task's tensorflow-datasets dataset) or `auto`
+            (default): files where `data_dir` or a task's own file is given, else TFDS.
+        tfds_data_dir: where prepared TFDS datasets live (default: TFDS's, `TFDS_DATA_DIR`
+            or `~/tensorflow_datasets`).
         task_file: a YAML file of further task definitions.
         train_files / eval_files: task name to a file in that task's official format, in
             place of the one under `data_dir`.
@@ -214,6 +221,8 @@ class TrainingConfig:
     tasks: str
     output_dir: str
     data_dir: str | None = None
+    data_source: str = "auto"
+    tfds_data_dir: str | None = None
     task_file: str | None = None
     train_files: dict[str, str] = dataclasses.field(default_factory=dict)
     eval_files: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -270,6 +279,16 @@ class TrainingConfig:
                 raise ConfigError(
                     f"--max-steps {self.max_steps} is below --min-steps {self.min_steps}"
                 )
+
+    def data_options(self) -> DataOptions:
+        """Where this run's data is (`mtdnn_keras.data.data_source`)."""
+        return DataOptions(
+            data_dir=self.data_dir,
+            source=self.data_source,
+            tfds_data_dir=self.tfds_data_dir,
+            train_files=self.train_files,
+            eval_files=self.eval_files,
+        )
 
     def check_task_names(self, names: list[str]) -> None:
         """Refuses per-task options (and `main_task`) that name a task not in the run:

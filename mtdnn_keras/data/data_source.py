@@ -1,0 +1,156 @@
+"""Where a task's examples come from: its official files or tensorflow-datasets.
+
+The choice is made here and nowhere else (`split_source`). Everything a command needs to
+know before it starts (is the file there, is the dataset prepared or can it be downloaded)
+is answered without importing TensorFlow, so a wrong path or a missing dataset is a one-line
+error within a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+
+from mtdnn_keras.data.example_reader import DataError, ReadResult
+from mtdnn_keras.tasks.task_definition import TaskDefinition
+
+DATA_SOURCES = ("auto", "files", "tfds")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataOptions:
+    """What a command was told about where its data is.
+
+    Args:
+        data_dir: the root of the tasks' official files (`--data-dir`).
+        source: `"files"`, `"tfds"`, or `"auto"`: files where `data_dir` (or a task's own
+            file) is given, else the task's TFDS dataset.
+        tfds_data_dir: where prepared TFDS datasets live (`--tfds-data-dir`); default
+            TFDS's own (`TFDS_DATA_DIR`, else `~/tensorflow_datasets`).
+        train_files: task name to its training file, read whatever the source.
+        eval_files: task name to its labeled dev file.
+        download: whether a TFDS dataset that is not prepared may be downloaded.
+    """
+
+    data_dir: str | None = None
+    source: str = "auto"
+    tfds_data_dir: str | None = None
+    train_files: dict[str, str] = dataclasses.field(default_factory=dict)
+    eval_files: dict[str, str] = dataclasses.field(default_factory=dict)
+    download: bool = True
+
+    def __post_init__(self):
+        if self.source not in DATA_SOURCES:
+            raise ValueError(
+                f"--data-source: expected one of {', '.join(DATA_SOURCES)}, got {self.source!r}"
+            )
+        if self.source == "files" and self.data_dir is None and self.tfds_data_dir:
+            raise ValueError("--tfds-data-dir is for --data-source tfds or auto, not files")
+
+
+class SplitSource:
+    """One split of one task, from wherever it is read.
+
+    `where` names it in messages; `problem()` says, without importing TensorFlow, why it
+    cannot be read (`None` if it can); `read()` reads and checks its examples.
+    """
+
+    where: str
+
+    def problem(self) -> str | None:
+        raise NotImplementedError
+
+    def read(self, skip_bad_rows: bool = False) -> ReadResult:
+        raise NotImplementedError
+
+
+def split_source(task: TaskDefinition, split: str, options: DataOptions) -> SplitSource:
+    """Where `task`'s `split` (`train`, `dev`, `test`) is read from, given `options`."""
+    from mtdnn_keras.data.file_source import FileSplit
+    from mtdnn_keras.data.tfds_source import TfdsSplit
+
+    override = {"train": options.train_files, "dev": options.eval_files}.get(split, {})
+    if task.name in override:
+        return FileSplit(task, split, Path(override[task.name]))
+    has_file = split in task.files
+    has_dataset = task.tfds is not None and split in task.tfds.splits
+    use_files = options.source == "files" or (
+        options.source == "auto" and options.data_dir is not None and (has_file or not has_dataset)
+    )
+    flag = f"--{split.replace('dev', 'eval')}-file {task.name}=PATH"
+    if use_files:
+        if not has_file:
+            raise DataError(
+                f"<task {task.name}>",
+                None,
+                f"files.{split}",
+                f"task '{task.name}' defines no {split} file"
+                + (" (it has a TFDS dataset: --data-source tfds)" if has_dataset else ""),
+            )
+        if options.data_dir is None:
+            raise DataError(
+                task.files[split], None, None, f"task '{task.name}': no --data-dir given"
+            )
+        return FileSplit(task, split, Path(options.data_dir) / task.files[split])
+    if not has_dataset:
+        raise DataError(
+            f"<task {task.name}>",
+            None,
+            None,
+            f"task '{task.name}' has no TFDS dataset for its {split} split: give --data-dir "
+            f"with its files, or {flag}",
+        )
+    return TfdsSplit(task, split, task.tfds.splits[split], options)
+
+
+def extra_dev_sources(task: TaskDefinition, options: DataOptions) -> dict[str, SplitSource]:
+    """The task's further labeled dev sets (MNLI's mismatched), from the source its dev set
+    is read from; none where a dev file was given by hand."""
+    from mtdnn_keras.data.file_source import FileSplit
+    from mtdnn_keras.data.tfds_source import TfdsSplit
+
+    if task.name in options.eval_files:
+        return {}
+    dev = split_source(task, "dev", options)
+    if isinstance(dev, TfdsSplit):
+        return {
+            key: TfdsSplit(task, "dev", split, options)
+            for key, split in task.tfds.extra_dev.items()
+        }
+    return {
+        key: FileSplit(task, "dev", Path(options.data_dir) / relative)
+        for key, relative in task.extra_dev.items()
+    }
+
+
+def check_sources(sources: dict[str, SplitSource]) -> None:
+    """Raises one error naming every split that cannot be read, before any work starts:
+    each missing file on a line of its own; the datasets that are neither prepared nor
+    downloadable in one line with the two ways out."""
+    from mtdnn_keras.data.file_source import FileSplit
+    from mtdnn_keras.data.tfds_source import TfdsSplit
+
+    datasets = [s for s in sources.values() if isinstance(s, TfdsSplit)]
+    messages = TfdsSplit.problems(datasets)
+    files = [
+        f"{label}: {source.where}"
+        for label, source in sources.items()
+        if isinstance(source, FileSplit) and source.problem()
+    ]
+    if files:
+        messages.append(
+            "missing data files:\n  "
+            + "\n  ".join(files)
+            + "\n(check --data-dir, or point a task at its file with --train-file/--eval-file "
+            "TASK=PATH)"
+        )
+    if messages:
+        raise DataError("data", None, None, "\n".join(messages))
+
+
+def sample(result: ReadResult, max_examples: int | None, seed: int) -> ReadResult:
+    """`result` with a seeded random sample of `max_examples` examples (all if `None`)."""
+    if max_examples is not None and max_examples < len(result.examples):
+        result.examples = random.Random(seed).sample(result.examples, max_examples)
+    return result

@@ -1,0 +1,289 @@
+"""A task's split read from tensorflow-datasets (TFDS), labels matched by name.
+
+What can go wrong with a user's setup (an unknown dataset, a split it lacks, a dataset that is
+not prepared and cannot be downloaded) is found by `TfdsSplit.problem` from TFDS's builder
+classes and the prepared folder's `dataset_info.json`, without importing TensorFlow (TFDS
+imports it lazily). Reading and preparing need TensorFlow.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import socket
+import urllib.parse
+from pathlib import Path
+
+from mtdnn_keras.data.data_source import DataOptions, SplitSource
+from mtdnn_keras.data.example_reader import DataError, ExampleReader, ReadResult
+from mtdnn_keras.tasks.task_definition import ReaderSpec, TaskDefinition
+
+INFO_FILE = "dataset_info.json"  # what TFDS writes last when it prepares a dataset
+PROBE_TIMEOUT_S = 3.0
+TFDS_MIRROR_HOST = "storage.googleapis.com"  # TFDS looks for prepared copies there first
+
+
+def tfds_data_dir(options: DataOptions) -> Path:
+    """Where prepared datasets live: `--tfds-data-dir`, else TFDS's own default."""
+    if options.tfds_data_dir:
+        return Path(options.tfds_data_dir).expanduser()
+    return Path(os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets").expanduser()
+
+
+class TfdsSplit(SplitSource):
+    """Split `tfds_split` of `task.tfds.name`, as `task`'s `split` (`train`, `dev`, `test`).
+
+    Examples:
+    ```python
+    rte = TaskRegistry.builtin().tasks["rte"]
+    TfdsSplit(rte, "dev", "validation", DataOptions(tfds_data_dir="~/tfds")).read()
+    ```
+    """
+
+    def __init__(self, task: TaskDefinition, split: str, tfds_split: str, options: DataOptions):
+        self.task = task
+        self.split = split
+        self.tfds_split = tfds_split
+        self.options = options
+        self.data_dir = tfds_data_dir(options)
+        self.where = f"tfds {task.tfds.name}, split {tfds_split}"
+
+    def problem(self) -> str | None:
+        lines = self.problems([self])
+        return lines[0] if lines else None
+
+    def unavailable(self) -> tuple[str, list[str]] | None:
+        """Why the dataset, not prepared, cannot be downloaded either, and the hosts it
+        would come from; `None` if it can be."""
+        hosts = download_hosts(self.task.tfds.name)
+        if not self.options.download:
+            return "downloads are off", hosts
+        if not any(map(_reachable, hosts)):
+            return "no network", hosts
+        return None
+
+    @staticmethod
+    def problems(splits: list[TfdsSplit]) -> list[str]:
+        """Why each split cannot be read (none if all can), with the datasets that are
+        neither prepared nor downloadable said once, in one line with the two ways out."""
+        lines, missing = [], {}
+        for split in splits:
+            name = split.task.tfds.name
+            try:
+                folder = prepared_folder(name, split.data_dir)
+            except ValueError as error:
+                lines.append(f"task '{split.task.name}': {error}")
+                continue
+            prepared = prepared_splits(folder)
+            if prepared is not None:
+                if split.tfds_split not in prepared:
+                    lines.append(
+                        f"{name} in {folder} has no split {split.tfds_split!r} (it has "
+                        f"{', '.join(sorted(prepared))}); task '{split.task.name}' reads "
+                        f"it as its {split.split} split"
+                    )
+                continue
+            why = split.unavailable()
+            if why is not None:  # else downloaded and prepared on first use
+                entry = missing.setdefault((why[0], str(split.data_dir)), ({}, {}, {}))
+                entry[0][name] = None
+                entry[1].update(dict.fromkeys(why[1]))
+                entry[2][split.task.name] = None
+        for (why, data_dir), (names, hosts, tasks) in missing.items():
+            these = "it" if len(names) == 1 else "them"
+            if why == "no network":
+                why = f"no network: {', '.join(hosts)} cannot be reached"
+            lines.append(
+                f"{', '.join(names)}: not prepared in {data_dir} ({why}); give --data-dir "
+                "with the official files, or --tfds-data-dir (or TFDS_DATA_DIR) with a "
+                f"folder where `mtdnn-keras data prepare --tasks {','.join(tasks)}` "
+                f"prepared {these}"
+            )
+        return list(dict.fromkeys(lines))
+
+    def read(self, skip_bad_rows: bool = False) -> ReadResult:
+        import tensorflow_datasets as tfds
+
+        builder = prepare_dataset(self.task.tfds.name, self.data_dir)
+        features = builder.info.features
+        spec = self.reader_spec()
+        check_label_names(self.task, features, self.where)
+        dataset = builder.as_dataset(split=self.tfds_split, shuffle_files=False)
+        rows = (
+            (number, _row(example, features, spec, f"{self.tfds_split}[{number - 1}]"))
+            for number, example in enumerate(tfds.as_numpy(dataset), start=1)
+        )
+        labeled = self.split != "test" and (spec.label is not None or spec.format == "squad")
+        reader = ExampleReader(self.task, skip_bad_rows=skip_bad_rows)
+        return reader.read_rows(rows, self.where, spec, labeled, unit="example")
+
+    def reader_spec(self) -> ReaderSpec:
+        """The reader of the dataset's rows: the task's format (SQuAD's records, CoNLL's
+        sentences, else a mapping of features) with the dataset's feature names."""
+        spec = self.task.tfds
+        fmt = self.task.reader.format
+        return ReaderSpec(
+            format=fmt if fmt in ("squad", "conll") else "jsonl",
+            text_a=spec.text_a,
+            text_b=spec.text_b,
+            label=spec.label,
+            id=spec.id,
+            skip_labels=spec.skip_labels,
+            choices=spec.choices,
+            label_map=spec.label_map,
+        )
+
+
+def check_label_names(task: TaskDefinition, features, where: str) -> None:
+    """Every label name of the dataset's label feature (a `ClassLabel`, or a sequence of
+    them) maps, through `tfds.label_map` or as it is, to a label of the task."""
+    import tensorflow_datasets as tfds
+
+    if task.tfds.label is None or task.tfds.label not in features:
+        return
+    feature = features[task.tfds.label]
+    if isinstance(feature, tfds.features.Sequence):
+        feature = feature.feature
+    if not isinstance(feature, tfds.features.ClassLabel):
+        return
+    unknown = [n for n in feature.names if task.tfds.label_map.get(n, n) not in task.labels]
+    if unknown:
+        raise DataError(
+            where,
+            None,
+            task.tfds.label,
+            f"the dataset's labels {unknown} are not labels of task '{task.name}' "
+            f"{list(task.labels)}: map them in its tfds.label_map",
+        )
+
+
+def prepare_dataset(name: str, data_dir: Path):
+    """The TFDS builder of `name` in `data_dir`, downloaded and prepared first if it is not
+    (TFDS shows its progress). Whether it can be is `TfdsSplit.problem`'s question, which
+    the commands ask first: TFDS itself retries an unreachable host for minutes."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder(name, data_dir=str(data_dir))
+    if prepared_splits(prepared_folder(name, data_dir)) is None:
+        print(f"preparing {name} in {data_dir} (once; later runs read it from there)")
+        builder.download_and_prepare()
+    return builder
+
+
+def _parts(name: str) -> tuple[str, str | None, str | None]:
+    """`glue/rte:2.0.0` as (`glue`, `rte`, `2.0.0`)."""
+    base, _, version = name.partition(":")
+    dataset, _, config = base.partition("/")
+    return dataset, config or None, version or None
+
+
+@functools.cache
+def _builder_class(dataset: str):
+    import tensorflow_datasets as tfds
+
+    try:
+        return tfds.builder_cls(dataset)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(
+            f"tensorflow-datasets {tfds.__version__} has no dataset {dataset!r}"
+        ) from None
+
+
+def prepared_folder(name: str, data_dir: Path) -> Path:
+    """Where TFDS keeps `name` prepared in `data_dir` (`glue/rte/2.0.0`): the version is
+    the one TFDS's code reads by default unless the name gives one."""
+    dataset, config, version = _parts(name)
+    builder = _builder_class(dataset)
+    configs = {c.name: c for c in builder.BUILDER_CONFIGS or []}
+    if configs and config is None:  # TFDS's default: the first config
+        config = getattr(builder, "DEFAULT_BUILDER_CONFIG_NAME", None) or next(iter(configs))
+    if configs and config not in configs:
+        raise ValueError(
+            f"tensorflow-datasets' {dataset} has no config {config!r}; it has {', '.join(configs)}"
+        )
+    if not configs and config:
+        raise ValueError(f"tensorflow-datasets' {dataset} has no configs, not {config!r}")
+    if version is None:
+        config_version = getattr(configs.get(config), "version", None)
+        version = str(config_version or builder.VERSION)
+    return data_dir / dataset / config / version if config else data_dir / dataset / version
+
+
+def prepared_splits(folder: Path) -> set[str] | None:
+    """The splits of the dataset prepared in `folder`, or `None` if it is not prepared."""
+    try:
+        info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {split.get("name") for split in info.get("splits", [])}
+
+
+def download_hosts(name: str) -> list[str]:
+    """The hosts TFDS downloads `name` from (its registered checksums' URLs); where the
+    builder lists none, the host of TFDS's own mirror of prepared datasets."""
+    dataset, config, _ = _parts(name)
+    builder = _builder_class(dataset)
+    urls = list(builder.url_infos or {})
+    config_url = getattr(
+        {c.name: c for c in builder.BUILDER_CONFIGS or []}.get(config), "data_url", None
+    )
+    if config_url:
+        urls = [config_url]
+    hosts = sorted({urllib.parse.urlsplit(url).hostname for url in urls} - {None})
+    return hosts or [TFDS_MIRROR_HOST]
+
+
+@functools.cache
+def _reachable(host: str) -> bool:
+    try:
+        socket.create_connection((host, 443), timeout=PROBE_TIMEOUT_S).close()
+        return True
+    except OSError:
+        return False
+
+
+def _row(example: dict, features, spec: ReaderSpec, where: str) -> dict:
+    """One dataset example as the reader's row of `spec.format`."""
+    values = {key: _plain(value, features[key]) for key, value in example.items()}
+    if spec.format == "conll":
+        words = values[spec.text_a]
+        tags = values[spec.label] if spec.label is not None else []
+        return {"words": words, "tags": tags, "lines": [None] * len(words)}
+    if spec.format == "squad":
+        answers = values.get("answers") or {"text": [], "answer_start": []}
+        return {
+            **values,
+            "is_impossible": bool(values.get("is_impossible", False)),
+            "answers": [
+                {"text": text, "answer_start": start}
+                for text, start in zip(answers["text"], answers["answer_start"])
+            ],
+            "_where": where,
+        }
+    return values
+
+
+def _plain(value, feature):
+    """A TFDS value as the plain Python value a file would hold: text as `str`, a class
+    label as its name (`-1`, no label, as `"-1"`), lists and mappings of those."""
+    import numpy as np
+    import tensorflow_datasets as tfds
+
+    if isinstance(feature, tfds.features.ClassLabel):
+        index = int(value)
+        return feature.int2str(index) if index >= 0 else str(index)
+    if isinstance(feature, tfds.features.Sequence):
+        inner = feature.feature
+        if isinstance(value, dict):
+            return {key: _plain(part, inner[key]) for key, part in value.items()}
+        return [_plain(item, inner) for item in value]
+    if isinstance(feature, tfds.features.FeaturesDict):
+        return {key: _plain(part, feature[key]) for key, part in value.items()}
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray):
+        return [_plain(item, None) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

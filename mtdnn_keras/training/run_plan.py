@@ -1,0 +1,163 @@
+"""Everything a run checks before it starts: its tasks, options, data and folders.
+
+Nothing here imports TensorFlow, so a user's mistake (an unknown task, a bad option, a
+missing file or dataset, a folder in the way) is a one-line error within a second or two,
+before TensorFlow's start-up. `fit`, `evaluate`, `predict_file` and domain adaptation call
+these checks first themselves; the CLI calls them before it imports them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from mtdnn_keras.data.data_source import (
+    DataOptions,
+    SplitSource,
+    check_sources,
+    extra_dev_sources,
+    split_source,
+)
+from mtdnn_keras.data.example_reader import DataError
+from mtdnn_keras.models.model_files import check_model_folder, saved_tasks
+from mtdnn_keras.storage.output_guard import check_output
+from mtdnn_keras.tasks.task_definition import TaskDefinition
+from mtdnn_keras.tasks.task_registry import TaskRegistry
+from mtdnn_keras.training.run_folder import check_run_folder
+from mtdnn_keras.training.training_config import TrainingConfig
+
+
+@dataclasses.dataclass
+class RunData:
+    """A run's tasks and where each of their splits is read from, every source checked.
+
+    Args:
+        tasks: the run's task definitions.
+        train: task name to its training split.
+        dev: dev set name (`mnli`, `mnli-mm`) to its task and split.
+    """
+
+    tasks: list[TaskDefinition]
+    train: dict[str, SplitSource]
+    dev: dict[str, tuple[TaskDefinition, SplitSource]]
+
+
+def resolve_tasks(
+    spec: str, task_file: str | None = None, max_seq_length: int | None = None
+) -> list[TaskDefinition]:
+    """Task definitions for a comma-separated list of tasks and groups."""
+    registry = TaskRegistry.builtin()
+    if task_file:
+        registry = registry.with_file(task_file)
+    tasks = registry.resolve(spec)
+    if max_seq_length is not None:
+        tasks = [_with_max_seq_length(task, max_seq_length) for task in tasks]
+    return tasks
+
+
+def _with_max_seq_length(task: TaskDefinition, length: int) -> TaskDefinition:
+    """`task` with another length limit (as its type sets it: a span task's question keeps
+    at most half of it), checked by the task loader's own rules."""
+    fields = task.kind.with_max_seq_length(task, length)
+    return TaskDefinition.from_dict(task.name, fields, source="--max-seq-length")
+
+
+def run_data(
+    tasks: list[TaskDefinition],
+    options: DataOptions,
+    splits: tuple[str, ...] = ("train", "dev"),
+    extra_dev: bool = True,
+) -> RunData:
+    """Where `tasks`' `splits` are read from (with their extra dev sets, such as MNLI's
+    mismatched, unless `extra_dev` is off), checked: one error names every split that
+    cannot be read."""
+    train = {t.name: split_source(t, "train", options) for t in tasks} if "train" in splits else {}
+    dev = {}
+    if "dev" in splits:
+        for task in tasks:
+            dev[task.name] = (task, split_source(task, "dev", options))
+            extras = extra_dev_sources(task, options) if extra_dev else {}
+            for key, source in extras.items():
+                dev[f"{task.name}-{key}"] = (task, source)
+    check_sources(
+        {
+            **{f"{name} train": source for name, source in train.items()},
+            **{f"{name} dev": source for name, (_, source) in dev.items()},
+        }
+    )
+    return RunData(tasks, train, dev)
+
+
+def plan_fit(config: TrainingConfig) -> RunData:
+    """The checks of `fit` (and `finetune`), before anything is loaded: the tasks, the
+    per-task options, the output folder, the starting model's folder and the data."""
+    tasks = resolve_tasks(config.tasks, config.task_file, config.max_seq_length)
+    config.check_task_names([task.name for task in tasks])
+    check_run_folder(config)
+    if config.init_model:
+        check_model_folder(config.init_model)
+    return run_data(tasks, config.data_options())
+
+
+def adaptation_data(task_name: str, training: TrainingConfig, holdout: bool) -> RunData:
+    """The task of domain adaptation (with a linear head, as in the paper), its training
+    split and, unless examples are held out of it, its dev split (MNLI's matched only)."""
+    tasks = resolve_tasks(task_name, training.task_file, training.max_seq_length)
+    if len(tasks) != 1:
+        raise ValueError(f"--task names one task; {task_name!r} is {len(tasks)} tasks")
+    task = dataclasses.replace(tasks[0], head="linear")
+    splits = ("train",) if holdout else ("train", "dev")
+    return run_data([task], training.data_options(), splits, extra_dev=False)
+
+
+def plan_evaluate(
+    model_dir: str,
+    tasks: str | None,
+    options: DataOptions,
+    output: str | None = None,
+    overwrite: bool = False,
+) -> RunData:
+    """The checks of `evaluate`: the model's folder and tasks, the output file and the
+    dev data."""
+    if output:
+        inputs = [model_dir, *options.eval_files.values()]
+        check_output(
+            output,
+            overwrite=overwrite,
+            protected=inputs + ([options.data_dir] if options.data_dir else []),
+            kind="file",
+        )
+    chosen = model_tasks(model_dir, tasks or ",".join(options.eval_files) or None)
+    unknown = sorted(set(options.eval_files) - {task.name for task in chosen})
+    if unknown:
+        raise ValueError(f"--eval-file names {', '.join(unknown)}, not a task being scored")
+    return run_data(chosen, options, splits=("dev",))
+
+
+def plan_predict(
+    model_dir: str, task_name: str, input_path: str, output_path: str, overwrite: bool = False
+) -> TaskDefinition:
+    """The checks of `predict`: the model and its task, the input file and the output."""
+    check_output(output_path, overwrite=overwrite, protected=[model_dir, input_path], kind="file")
+    tasks = model_tasks(model_dir, task_name)
+    if len(tasks) != 1:
+        raise ValueError(f"--task names one task of the model, not {task_name!r}")
+    if not Path(input_path).is_file():
+        raise DataError(input_path, None, None, f"file not found (--input of task {task_name})")
+    return tasks[0]
+
+
+def model_tasks(model_dir: str | Path, spec: str | None) -> list[TaskDefinition]:
+    """The tasks of the model in `model_dir` that `spec` names (all of them for `None`)."""
+    by_name = {task.name: task for task in saved_tasks(model_dir)}
+    if spec is None:
+        return list(by_name.values())
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    if not names:
+        raise ValueError(f"no task named in {spec!r}; the model has {list(by_name)}")
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise DataError(
+            "model", None, "task", f"the model has no task {unknown}; it has {list(by_name)}"
+        )
+    return [by_name[name] for name in names]
