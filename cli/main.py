@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mtdnn_keras.cli.console import quiet_tensorflow
 
-from mtdnn_keras.data.data_source import DATA_SOURCES, DataOptions
+from mtdnn_keras.data.data_source import DATA_SOURCES, DataOptions, check_sources, split_source
 from mtdnn_keras.training.training_config import PRECISIONS, STRATEGIES, XLA_MODES
 
 RUNS_DIR = "runs"  # where a command without --output-dir writes its new folder
@@ -346,7 +346,12 @@ def _parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="predict a file in a task's test format")
     predict.add_argument("--model", required=True)
     predict.add_argument("--task", required=True)
-    predict.add_argument("--input", required=True)
+    predict.add_argument(
+        "--input",
+        help="a file in the task's test format, or tfds:NAME (that dataset's test split, e.g. "
+        "tfds:glue/ax with MNLI's head); default: the task's test split from --data-dir or TFDS",
+    )
+    _add_data_flags(predict)
     predict.add_argument(
         "--output",
         required=True,
@@ -474,10 +479,14 @@ def _run(args) -> int:
 
         tasks = resolve_tasks(args.tasks, args.task_file)
         options = DataOptions(source="tfds", tfds_data_dir=args.tfds_data_dir)
-        names = list(dict.fromkeys(task.tfds.name for task in tasks if task.tfds))
-        without = [task.name for task in tasks if task.tfds is None]
+        with_dataset = [task for task in tasks if task.tfds and task.tfds.splits]
+        without = [task.name for task in tasks if task not in with_dataset]
         if without:
             print(f"no TFDS dataset for {', '.join(without)}: these read their files only")
+        check_sources(  # not prepared and no network: one line, before TensorFlow starts
+            {t.name: split_source(t, next(iter(t.tfds.splits)), options) for t in with_dataset}
+        )
+        names = list(dict.fromkeys(task.tfds.name for task in with_dataset))
         for name in names:
             prepare_dataset(name, tfds_data_dir(options))
             print(f"ready: {name} in {tfds_data_dir(options)}")
@@ -503,18 +512,12 @@ def _run(args) -> int:
         )
         return 0
     if args.command == "adapt":
+        from mtdnn_keras.experiments.adapt_config import AdaptConfig
         from mtdnn_keras.models.model_files import check_model_folder
         from mtdnn_keras.training.run_plan import adaptation_data
 
         if args.output_dir is None:
             args.output_dir = _default_output_dir(args)
-        training = _training_config(args, tasks=args.task)
-        for model in args.from_models or []:
-            check_model_folder(model)
-        adaptation_data(args.task, training, holdout=args.holdout is not None)
-        print(f"output folder: {args.output_dir}")
-        from mtdnn_keras.experiments.domain_adaptation import AdaptConfig, adapt
-
         starts = {f"refined {m}": f"model:{m}" for m in args.from_models or []}
         encoders = args.encoders or ([] if starts else ["minilm"])
         starts.update({f"encoder {e}": f"encoder:{e}" for e in encoders})
@@ -526,8 +529,14 @@ def _run(args) -> int:
             fractions=fractions,
             seeds=args.seeds,
             holdout=args.holdout,
-            training=training,
+            training=_training_config(args, tasks=args.task),
         )
+        for model in args.from_models or []:
+            check_model_folder(model)
+        adaptation_data(args.task, config.training, holdout=args.holdout is not None)
+        print(f"output folder: {args.output_dir}")
+        from mtdnn_keras.experiments.domain_adaptation import adapt
+
         adapt(config)
         print(f"results in {args.output_dir}/adaptation.md and adaptation.png")
         return 0
@@ -609,7 +618,10 @@ def _run(args) -> int:
     if args.command == "predict":
         from mtdnn_keras.training.run_plan import plan_predict
 
-        plan_predict(args.model, args.task, args.input, args.output, args.overwrite)
+        options = DataOptions(
+            data_dir=args.data_dir, source=args.data_source, tfds_data_dir=args.tfds_data_dir
+        )
+        plan_predict(args.model, args.task, args.input, args.output, args.overwrite, options)
         from mtdnn_keras.training.multitask_trainer import predict_file
 
         count = predict_file(
@@ -619,6 +631,7 @@ def _run(args) -> int:
             args.output,
             args.skip_bad_rows,
             overwrite=args.overwrite,
+            data=options,
         )
         print(f"wrote {count} predictions to {args.output}")
         return 0

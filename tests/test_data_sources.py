@@ -351,3 +351,50 @@ def test_the_source_is_chosen_in_one_place(tmp_path):
     message = str(error.value)
     assert "glue/mnli: not prepared in" in message and "downloads are off" in message
     assert "--data-dir" in message and "mtdnn-keras data prepare --tasks mnli" in message
+
+
+def test_predict_reads_glue_ax_with_mnlis_features_and_a_tasks_own_test_split(tmp_path):
+    from mtdnn_keras.data.data_source import input_source
+
+    options = DataOptions(tfds_data_dir=str(tmp_path))
+    ax = input_source(TASKS["mnli"], "tfds:glue/ax", options)
+    assert (ax.task.tfds.name, ax.tfds_split, ax.task.name) == ("glue/ax", "test", "mnli")
+    with tfds.testing.mock_data(num_examples=3):
+        examples = ax.read().examples
+    assert len(examples) == 3 and all(e.label is None and e.text_b for e in examples)
+    assert input_source(TASKS["rte"], None, options).tfds_split == "test"
+    assert input_source(TASKS["rte"], None, DataOptions(data_dir="g")).where == "g/RTE/test.tsv"
+    with pytest.raises(DataError, match="names no TFDS features"):
+        input_source(TASKS["swag"], "tfds:hellaswag", options)
+
+
+def test_data_prepare_finds_prepared_datasets_ready(glue_as_tfds, cli):
+    folder, _ = glue_as_tfds
+    code, printed, _ = cli("data", "prepare", "--tasks", "rte,mrpc,swag", "--tfds-data-dir", folder)
+    assert code == 0
+    assert printed.splitlines() == [
+        "no TFDS dataset for swag: these read their files only",
+        f"ready: glue/rte in {folder}",
+        f"ready: glue/mrpc in {folder}",
+    ]
+
+
+def test_a_misnamed_feature_or_an_unmapped_label_is_named_before_reading(tmp_path):
+    registry = TaskRegistry.builtin().with_text(
+        "tasks:\n"
+        "  typo:\n"
+        "    type: classification\n"
+        "    labels: [entailment, not_entailment]\n"
+        "    tfds: {name: glue/rte, splits: {train: train}, text_a: sentense1, label: label}\n"
+        "  unmapped:\n"
+        "    type: classification\n"
+        "    labels: [entails, other]\n"
+        "    tfds: {name: glue/rte, splits: {train: train}, text_a: sentence1, label: label}\n",
+        "my.yaml",
+    )
+    options = DataOptions(tfds_data_dir=str(tmp_path))
+    with tfds.testing.mock_data(num_examples=2):
+        with pytest.raises(DataError, match="names feature 'sentense1'.*it has sentence1, sentence2, label, idx"):
+            split_source(registry.tasks["typo"], "train", options).read()
+        with pytest.raises(DataError, match=r"labels \['entailment', 'not_entailment'\] are not"):
+            split_source(registry.tasks["unmapped"], "train", options).read()

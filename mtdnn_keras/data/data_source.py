@@ -90,7 +90,10 @@ def split_source(task: TaskDefinition, split: str, options: DataOptions) -> Spli
             )
         if options.data_dir is None:
             raise DataError(
-                task.files[split], None, None, f"task '{task.name}': no --data-dir given"
+                task.files[split],
+                None,
+                None,
+                f"task '{task.name}': no --data-dir given and no {flag}",
             )
         return FileSplit(task, split, Path(options.data_dir) / task.files[split])
     if not has_dataset:
@@ -102,6 +105,25 @@ def split_source(task: TaskDefinition, split: str, options: DataOptions) -> Spli
             f"with its files, or {flag}",
         )
     return TfdsSplit(task, split, task.tfds.splits[split], options)
+
+
+def input_source(task: TaskDefinition, given: str | None, options: DataOptions) -> SplitSource:
+    """What `predict` reads for `task`: the file `given`; `tfds:NAME`, that dataset's test
+    split read with the task's features (`tfds:glue/ax`, GLUE's diagnostic set, for MNLI's
+    head); or, with nothing given, the task's own test split from its source."""
+    from mtdnn_keras.data.file_source import FileSplit
+    from mtdnn_keras.data.tfds_source import TfdsSplit
+
+    if given is None:
+        return split_source(task, "test", options)
+    if not given.startswith("tfds:"):
+        return FileSplit(task, "test", Path(given))
+    if task.tfds is None:
+        raise DataError(
+            given, None, None, f"task '{task.name}' names no TFDS features to read it with"
+        )
+    other = dataclasses.replace(task.tfds, name=given.removeprefix("tfds:"))
+    return TfdsSplit(dataclasses.replace(task, tfds=other), "test", "test", options)
 
 
 def extra_dev_sources(task: TaskDefinition, options: DataOptions) -> dict[str, SplitSource]:

@@ -108,7 +108,7 @@ class TfdsSplit(SplitSource):
         builder = prepare_dataset(self.task.tfds.name, self.data_dir)
         features = builder.info.features
         spec = self.reader_spec()
-        check_label_names(self.task, features, self.where)
+        check_features(self.task, features, self.where)
         dataset = builder.as_dataset(split=self.tfds_split, shuffle_files=False)
         rows = (
             (number, _row(example, features, spec, f"{self.tfds_split}[{number - 1}]"))
@@ -135,24 +135,37 @@ class TfdsSplit(SplitSource):
         )
 
 
-def check_label_names(task: TaskDefinition, features, where: str) -> None:
-    """Every label name of the dataset's label feature (a `ClassLabel`, or a sequence of
-    them) maps, through `tfds.label_map` or as it is, to a label of the task."""
+def check_features(task: TaskDefinition, features, where: str) -> None:
+    """The features `task.tfds` names are the dataset's, and every label name of its label
+    feature (a `ClassLabel`, or a sequence of them) maps, through `tfds.label_map` or as it
+    is, to a label of the task."""
     import tensorflow_datasets as tfds
 
-    if task.tfds.label is None or task.tfds.label not in features:
+    spec = task.tfds
+    named = [spec.text_a, spec.text_b, spec.label, spec.id, *spec.choices]
+    for name in filter(None, named):
+        base = name.split("[")[0] if name.endswith("]") else name
+        if base not in features:
+            raise DataError(
+                where,
+                None,
+                f"tfds.{name}",
+                f"task '{task.name}' names feature {name!r}, which the dataset does not have; "
+                f"it has {', '.join(features.keys())}",
+            )
+    if spec.label is None:
         return
-    feature = features[task.tfds.label]
+    feature = features[spec.label]
     if isinstance(feature, tfds.features.Sequence):
         feature = feature.feature
     if not isinstance(feature, tfds.features.ClassLabel):
         return
-    unknown = [n for n in feature.names if task.tfds.label_map.get(n, n) not in task.labels]
+    unknown = [n for n in feature.names if spec.label_map.get(n, n) not in task.labels]
     if unknown:
         raise DataError(
             where,
             None,
-            task.tfds.label,
+            spec.label,
             f"the dataset's labels {unknown} are not labels of task '{task.name}' "
             f"{list(task.labels)}: map them in its tfds.label_map",
         )

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from mtdnn_keras.experiments.domain_adaptation import RESULTS_FILE, AdaptConfig, adapt
+from mtdnn_keras.experiments.adapt_config import RESULTS_FILE, AdaptConfig
 from mtdnn_keras.experiments.experiment_report import write_experiment_report
 from mtdnn_keras.experiments.isolated_run import run_isolated
 from mtdnn_keras.models.model_files import CONFIG_FILE
@@ -316,6 +316,7 @@ def run_experiment(path: str | Path, stages: list[str] | None = None) -> Path:
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ExperimentConfigError(f"unknown stages {sorted(unknown)}; use {', '.join(STAGES)}")
+    _check_data(config, stages)
     if "refinements" in stages:
         for name in config.get("refinements") or {}:
             _run_refinement(config, name)
@@ -325,6 +326,28 @@ def run_experiment(path: str | Path, stages: list[str] | None = None) -> Path:
         for name in config.get("adaptation") or {}:
             _run_adaptation(config, name)
     return write_experiment_report(config, collect_results(config), output_dir)
+
+
+def _check_data(config: dict, stages) -> None:
+    """Every stage's tasks and data, checked before the first run starts (and before
+    TensorFlow): a missing file or dataset of the last stage stops the experiment at once."""
+    from mtdnn_keras.training.run_plan import adaptation_data, resolve_tasks, run_data
+
+    trainings = []
+    if "refinements" in stages:
+        for block in (config.get("refinements") or {}).values():
+            trainings.append(_training(config, block, output_dir="-"))
+    single = config.get("single_task")
+    if "single_task" in stages and single:
+        tasks = ",".join(single["seeds"])
+        trainings.append(_training(config, single.get("training"), tasks=tasks, output_dir="-"))
+    for training in trainings:
+        tasks = resolve_tasks(training.tasks, training.task_file, training.max_seq_length)
+        run_data(tasks, training.data_options())
+    if "adaptation" in stages:
+        for entry in (config.get("adaptation") or {}).values():
+            training = _training(config, entry.get("training"), tasks=entry["task"], output_dir="-")
+            adaptation_data(entry["task"], training, holdout=entry.get("holdout") is not None)
 
 
 def collect_results(config: dict) -> dict:
@@ -411,13 +434,10 @@ def _run_single_task(config: dict) -> None:
                 _fit(training)
     no_finetune = base / "no_finetune.json"
     if not no_finetune.is_file():
-        defaults = config.get("defaults") or {}
-        evaluate(
-            str(refinement),
-            ",".join(single["seeds"]),
-            data_dir=defaults.get("data_dir"),
-            output=str(no_finetune),
-        )
+        tasks = ",".join(single["seeds"])
+        training = _training(config, single.get("training"), tasks=tasks, output_dir=str(base))
+        data = dataclasses.replace(training.data_options(), train_files={})
+        evaluate(str(refinement), tasks, output=str(no_finetune), data=data)
 
 
 def _run_adaptation(config: dict, name: str) -> None:
@@ -431,6 +451,8 @@ def _run_adaptation(config: dict, name: str) -> None:
         )
     task = entry.pop("task")
     training = _training(config, entry.pop("training", None), tasks=task, output_dir=str(folder))
+    from mtdnn_keras.experiments.domain_adaptation import adapt
+
     adapt(AdaptConfig(task=task, output_dir=str(folder), starts=starts, training=training, **entry))
 
 

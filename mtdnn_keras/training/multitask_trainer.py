@@ -11,7 +11,6 @@ from pathlib import Path
 import keras
 
 from mtdnn_keras.data.data_source import DataOptions, sample
-from mtdnn_keras.data.file_source import FileSplit
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.data.multitask_data import MultiTaskData
 from mtdnn_keras.distribute.replica_batches import distribute_batches
@@ -288,22 +287,25 @@ def evaluate(
 def predict_file(
     model_dir: str,
     task_name: str,
-    input_path: str,
+    input_path: str | None,
     output_path: str,
     skip_bad_rows: bool = False,
     batch_size: int = 64,
     overwrite: bool = False,
+    data: DataOptions | None = None,
 ) -> int:
-    """Predicts a file in the task's test format. Writes a GLUE submission TSV (`index`,
-    `prediction`) for `.tsv` outputs, SQuAD's official prediction file (`{id: answer}`) for a
-    span task's `.json` output, else JSON lines with probabilities, scores or answers.
-    An existing output is replaced only with `overwrite`; the input or a file of the model
-    never. Returns the number of predictions."""
+    """Predicts a file in the task's test format (or, for `input_path` `tfds:NAME` or
+    `None`, a TFDS dataset's or the task's own test split: `data_source.input_source`).
+    Writes a GLUE submission TSV (`index`, `prediction`) for `.tsv` outputs, SQuAD's official
+    prediction file (`{id: answer}`) for a span task's `.json` output, else JSON lines with
+    probabilities, scores or answers. An existing output is replaced only with `overwrite`;
+    the input or a file of the model never. Returns the number of predictions."""
     from mtdnn_keras.inference.predictor import Predictor
 
-    task = plan_predict(model_dir, task_name, input_path, output_path, overwrite)
+    source = plan_predict(model_dir, task_name, input_path, output_path, overwrite, data)
+    task = source.task
     predictor = Predictor.load(model_dir, batch_size)
-    result = FileSplit(task, "test", Path(input_path)).read(skip_bad_rows)
+    result = source.read(skip_bad_rows)
     _report_skipped(result)
     examples = result.examples
     records = predictor.predict_examples(task.name, examples)

@@ -16,6 +16,7 @@ from mtdnn_keras.data.data_source import (
     SplitSource,
     check_sources,
     extra_dev_sources,
+    input_source,
     split_source,
 )
 from mtdnn_keras.data.example_reader import DataError
@@ -135,16 +136,23 @@ def plan_evaluate(
 
 
 def plan_predict(
-    model_dir: str, task_name: str, input_path: str, output_path: str, overwrite: bool = False
-) -> TaskDefinition:
-    """The checks of `predict`: the model and its task, the input file and the output."""
-    check_output(output_path, overwrite=overwrite, protected=[model_dir, input_path], kind="file")
+    model_dir: str,
+    task_name: str,
+    given: str | None,
+    output_path: str,
+    overwrite: bool = False,
+    options: DataOptions | None = None,
+) -> SplitSource:
+    """The checks of `predict`: the model and its task, the input (`data_source.input_source`:
+    a file, `tfds:NAME`, or the task's test split) and the output. Returns the input."""
+    protected = [model_dir] + ([given] if given and not given.startswith("tfds:") else [])
+    check_output(output_path, overwrite=overwrite, protected=protected, kind="file")
     tasks = model_tasks(model_dir, task_name)
     if len(tasks) != 1:
         raise ValueError(f"--task names one task of the model, not {task_name!r}")
-    if not Path(input_path).is_file():
-        raise DataError(input_path, None, None, f"file not found (--input of task {task_name})")
-    return tasks[0]
+    source = input_source(tasks[0], given, options or DataOptions())
+    check_sources({f"{task_name} input": source})
+    return source
 
 
 def model_tasks(model_dir: str | Path, spec: str | None) -> list[TaskDefinition]:
