@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mtdnn_keras.cli.console import quiet_tensorflow
 
-from mtdnn_keras.data.data_source import DATA_SOURCES, DataOptions, check_sources, split_source
+from mtdnn_keras.data.data_source import DATA_SOURCES, DataOptions
 from mtdnn_keras.training.training_config import PRECISIONS, STRATEGIES, XLA_MODES
 
 RUNS_DIR = "runs"  # where a command without --output-dir writes its new folder
@@ -375,7 +375,9 @@ def _parser() -> argparse.ArgumentParser:
         help="download and prepare the tasks' TFDS datasets (so that a machine without a "
         "network can train on them)",
     )
-    prepare.add_argument("--tasks", required=True, help="tasks and groups, e.g. glue")
+    which = prepare.add_mutually_exclusive_group(required=True)
+    which.add_argument("--tasks", help="the datasets of these tasks and groups, e.g. glue")
+    which.add_argument("--datasets", help="TFDS dataset names, e.g. glue/rte,glue/ax")
     prepare.add_argument("--task-file", help="YAML file with further task definitions")
     prepare.add_argument("--tfds-data-dir", help="where to prepare them (default: TFDS's)")
 
@@ -474,26 +476,24 @@ def _run(args) -> int:
             print(f"group {group}: {', '.join(members)}")
         return 0
     if args.command == "data":
-        from mtdnn_keras.data.tfds_source import prepare_dataset, tfds_data_dir
+        from mtdnn_keras.data.tfds_source import prepare_datasets, tfds_data_dir
         from mtdnn_keras.training.run_plan import resolve_tasks
 
-        tasks = resolve_tasks(args.tasks, args.task_file)
-        options = DataOptions(source="tfds", tfds_data_dir=args.tfds_data_dir)
-        with_dataset = [task for task in tasks if task.tfds and task.tfds.splits]
-        without = [task.name for task in tasks if task not in with_dataset]
-        if without:
-            print(f"no TFDS dataset for {', '.join(without)}: these read their files only")
-        check_sources(  # not prepared and no network: one line, before TensorFlow starts
-            {t.name: split_source(t, next(iter(t.tfds.splits)), options) for t in with_dataset}
-        )
-        names = list(dict.fromkeys(task.tfds.name for task in with_dataset))
-        for name in names:
-            prepare_dataset(name, tfds_data_dir(options))
-            print(f"ready: {name} in {tfds_data_dir(options)}")
+        if args.datasets:
+            names = _split(args.datasets, "--datasets")
+        else:
+            tasks = resolve_tasks(args.tasks, args.task_file)
+            without = [task.name for task in tasks if task.tfds is None]
+            if without:
+                print(f"no TFDS dataset for {', '.join(without)}: these read their files only")
+            names = list(dict.fromkeys(task.tfds.name for task in tasks if task.tfds))
+        prepare_datasets(names, tfds_data_dir(DataOptions(tfds_data_dir=args.tfds_data_dir)))
         return 0
     if args.command in ("fit", "finetune"):
         from mtdnn_keras.training.run_plan import plan_fit
 
+        if args.output_dir is None and args.resume:
+            raise ValueError("--resume continues the run in --output-dir: give it")
         if args.output_dir is None:
             args.output_dir = _default_output_dir(args)
         if args.command == "fit":

@@ -14,6 +14,7 @@ from mtdnn_keras.data.data_source import (
     DataOptions,
     check_sources,
     extra_dev_sources,
+    input_source,
     split_source,
 )
 from mtdnn_keras.data.example_reader import DataError, ExampleReader
@@ -322,7 +323,7 @@ def test_a_user_task_defined_by_a_tfds_dataset_alone(tmp_path):
         split_source(task, "test", DataOptions())
 
 
-def test_the_source_is_chosen_in_one_place(tmp_path):
+def test_the_source_is_chosen_in_one_place(tmp_path, monkeypatch):
     rte = TASKS["rte"]
     assert isinstance(split_source(rte, "train", DataOptions()), TfdsSplit)
     assert not isinstance(split_source(rte, "train", DataOptions(data_dir="x")), TfdsSplit)
@@ -340,22 +341,20 @@ def test_the_source_is_chosen_in_one_place(tmp_path):
     assert extra_dev_sources(TASKS["mnli"], DataOptions(data_dir="g"))["mm"].where == (
         "g/MNLI/dev_mismatched.tsv"
     )
+    from mtdnn_keras.data import tfds_source
+
+    monkeypatch.setattr(tfds_source, "_reachable", lambda host: False)  # offline either way
+    options = DataOptions(tfds_data_dir=str(tmp_path))
     with pytest.raises(DataError) as error:
-        check_sources(
-            {
-                "mnli dev": split_source(
-                    TASKS["mnli"], "dev", DataOptions(tfds_data_dir=str(tmp_path), download=False)
-                )
-            }
-        )
+        check_sources({"mnli dev": split_source(TASKS["mnli"], "dev", options)})
     message = str(error.value)
-    assert "glue/mnli: not prepared in" in message and "downloads are off" in message
-    assert "--data-dir" in message and "mtdnn-keras data prepare --tasks mnli" in message
+    assert "glue/mnli: not prepared in" in message and "no network: dl.fbaipublicfiles" in message
+    assert "--data-dir" in message and "mtdnn-keras data prepare --datasets glue/mnli" in message
+    with pytest.raises(DataError, match="data prepare --datasets glue/ax"):
+        check_sources({"ax": input_source(TASKS["mnli"], "tfds:glue/ax", options)})
 
 
 def test_predict_reads_glue_ax_with_mnlis_features_and_a_tasks_own_test_split(tmp_path):
-    from mtdnn_keras.data.data_source import input_source
-
     options = DataOptions(tfds_data_dir=str(tmp_path))
     ax = input_source(TASKS["mnli"], "tfds:glue/ax", options)
     assert (ax.task.tfds.name, ax.tfds_split, ax.task.name) == ("glue/ax", "test", "mnli")
@@ -393,8 +392,35 @@ def test_a_misnamed_feature_or_an_unmapped_label_is_named_before_reading(tmp_pat
         "my.yaml",
     )
     options = DataOptions(tfds_data_dir=str(tmp_path))
-    with tfds.testing.mock_data(num_examples=2):
-        with pytest.raises(DataError, match="names feature 'sentense1'.*it has sentence1, sentence2, label, idx"):
-            split_source(registry.tasks["typo"], "train", options).read()
-        with pytest.raises(DataError, match=r"labels \['entailment', 'not_entailment'\] are not"):
-            split_source(registry.tasks["unmapped"], "train", options).read()
+    typo, unmapped = (
+        split_source(registry.tasks[n], "train", options) for n in ("typo", "unmapped")
+    )
+    # before anything is downloaded or read: from the dataset's registered features
+    with pytest.raises(DataError, match="names feature 'sentense1'.*it has sentence1, sentence2"):
+        check_sources({"typo train": typo})
+    with pytest.raises(DataError, match=r"labels \['entailment', 'not_entailment'\] are not"):
+        check_sources({"unmapped train": unmapped})
+    with tfds.testing.mock_data(num_examples=2), pytest.raises(DataError, match="sentense1"):
+        typo.read()  # and again where it is read
+
+
+def test_models_saved_before_tfds_sources_read_tfds_with_their_own_labels(tmp_path):
+    """A model saved by the release before this one (no `tfds` in its tasks; CoLA labelled
+    "0"/"1") reads TFDS like a new one, each example with the index its head was trained on."""
+    from mtdnn_keras.models.model_files import saved_tasks
+    from mtdnn_keras.tasks.task_registry import saved_task
+
+    release = {t.name: t for t in saved_tasks("tests/fixtures/release_model")}
+    assert release["rte"].tfds == TASKS["rte"].tfds and release["squad2"].tfds is not None
+    assert release["swag_jsonl"].tfds is None  # TFDS has no SWAG
+    old_cola = {"name": "cola", **TASKS["cola"].to_dict(), "labels": ["0", "1"]}
+    del old_cola["tfds"]
+    for reader in ("reader", "test_reader"):
+        old_cola[reader] = {**old_cola[reader], "label_map": {}}
+    cola = saved_task(old_cola)
+    assert cola.labels == ("0", "1")
+    assert cola.tfds.label_map == {"unacceptable": "0", "acceptable": "1"}
+    with tfds.testing.mock_data(num_examples=4):
+        examples = split_source(cola, "train", DataOptions(tfds_data_dir=str(tmp_path))).read()
+        raw = list(tfds.as_numpy(tfds.load("glue/cola", split="train", data_dir=str(tmp_path))))
+    assert [e.label for e in examples.examples] == [int(r["label"]) for r in raw]

@@ -229,3 +229,22 @@ def test_environment_faults_are_caught_before_training(
     status, error = fit_small(tmp_path / "full")
     assert status == 2 and "0 MB free, but the run writes about" in error
     assert not (tmp_path / "full" / "model.keras").exists()
+
+
+def test_a_run_recorded_before_the_data_source_options_existed_still_resumes(tmp_path):
+    """A record without `data_source` and `tfds_data_dir` (written before they existed) was
+    made with their defaults: resuming it is not refused as "other options"."""
+    import dataclasses
+
+    from mtdnn_keras.training.multitask_trainer import _resumed_model
+    from mtdnn_keras.training.training_checkpoint import CheckpointError
+    from mtdnn_keras.training.training_config import TrainingConfig
+
+    record = dataclasses.asdict(TrainingConfig(tasks="rte", output_dir=str(tmp_path)))
+    old = {k: v for k, v in record.items() if k not in ("data_source", "tfds_data_dir")}
+    (tmp_path / "training_config.json").write_text(json.dumps(old))
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        _resumed_model(tmp_path, record)
+    (tmp_path / "training_config.json").write_text(json.dumps({**old, "data_source": "files"}))
+    with pytest.raises(ValueError, match=r"other options \(data_source\)"):
+        _resumed_model(tmp_path, record)

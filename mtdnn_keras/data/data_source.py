@@ -24,13 +24,13 @@ class DataOptions:
 
     Args:
         data_dir: the root of the tasks' official files (`--data-dir`).
-        source: `"files"`, `"tfds"`, or `"auto"`: files where `data_dir` (or a task's own
-            file) is given, else the task's TFDS dataset.
+        source: `"files"`, `"tfds"`, or `"auto"`: for each split of each task, the file given
+            for it (`train_files`, `eval_files`), else its file under `data_dir` where that
+            is given, else the task's TFDS dataset.
         tfds_data_dir: where prepared TFDS datasets live (`--tfds-data-dir`); default
             TFDS's own (`TFDS_DATA_DIR`, else `~/tensorflow_datasets`).
         train_files: task name to its training file, read whatever the source.
         eval_files: task name to its labeled dev file.
-        download: whether a TFDS dataset that is not prepared may be downloaded.
     """
 
     data_dir: str | None = None
@@ -38,14 +38,13 @@ class DataOptions:
     tfds_data_dir: str | None = None
     train_files: dict[str, str] = dataclasses.field(default_factory=dict)
     eval_files: dict[str, str] = dataclasses.field(default_factory=dict)
-    download: bool = True
 
     def __post_init__(self):
         if self.source not in DATA_SOURCES:
             raise ValueError(
                 f"--data-source: expected one of {', '.join(DATA_SOURCES)}, got {self.source!r}"
             )
-        if self.source == "files" and self.data_dir is None and self.tfds_data_dir:
+        if self.source == "files" and self.tfds_data_dir:
             raise ValueError("--tfds-data-dir is for --data-source tfds or auto, not files")
 
 
@@ -78,7 +77,9 @@ def split_source(task: TaskDefinition, split: str, options: DataOptions) -> Spli
     use_files = options.source == "files" or (
         options.source == "auto" and options.data_dir is not None and (has_file or not has_dataset)
     )
-    flag = f"--{split.replace('dev', 'eval')}-file {task.name}=PATH"
+    flag = {"train": f"--train-file {task.name}=PATH", "dev": f"--eval-file {task.name}=PATH"}.get(
+        split, "predict --input PATH"
+    )
     if use_files:
         if not has_file:
             raise DataError(

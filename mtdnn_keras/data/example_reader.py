@@ -125,12 +125,11 @@ class ExampleReader:
         """Checks and converts `(line, fields)` rows shaped as `spec.format`'s (a dict of
         fields; SQuAD's question records; CoNLL's `{"words", "tags", "lines"}`), wherever
         they come from. Errors name `where` and the row's `unit` (`line`, `example`)."""
-        path = where
         result = ReadResult(where, [], collections.Counter())
         seen_ids: dict[str, int] = {}
         for line, fields in rows:
             try:
-                example = self._example(path, line, fields, spec, labeled)
+                example = self._example(line, fields, spec, labeled)
                 if example is None:
                     result.skipped[f"rows with label in skip_labels {list(spec.skip_labels)}"] += 1
                     continue
@@ -145,14 +144,14 @@ class ExampleReader:
             except _RowError as error:
                 if not self.skip_bad_rows:
                     raise DataError(
-                        path, error.line or line, error.field, error.message, unit
+                        where, error.line or line, error.field, error.message, unit
                     ) from None
                 result.skipped[error.reason] += 1
         if not result.examples:
-            raise DataError(path, None, None, f"no usable examples ({result.summary()})")
+            raise DataError(where, None, None, f"no usable examples ({result.summary()})")
         return result
 
-    def _example(self, path, line, fields, spec: ReaderSpec, labeled: bool) -> Example | None:
+    def _example(self, line, fields, spec: ReaderSpec, labeled: bool) -> Example | None:
         if isinstance(fields, _RowError):
             raise fields
         if spec.format == "squad":

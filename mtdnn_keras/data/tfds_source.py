@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import socket
 import urllib.parse
 from pathlib import Path
@@ -53,15 +54,11 @@ class TfdsSplit(SplitSource):
         lines = self.problems([self])
         return lines[0] if lines else None
 
-    def unavailable(self) -> tuple[str, list[str]] | None:
-        """Why the dataset, not prepared, cannot be downloaded either, and the hosts it
-        would come from; `None` if it can be."""
+    def unavailable(self) -> list[str] | None:
+        """The hosts the dataset, not prepared, would be downloaded from, if none can be
+        reached; `None` if one can."""
         hosts = download_hosts(self.task.tfds.name)
-        if not self.options.download:
-            return "downloads are off", hosts
-        if not any(map(_reachable, hosts)):
-            return "no network", hosts
-        return None
+        return None if any(map(_reachable, hosts)) else hosts
 
     @staticmethod
     def problems(splits: list[TfdsSplit]) -> list[str]:
@@ -75,6 +72,11 @@ class TfdsSplit(SplitSource):
             except ValueError as error:
                 lines.append(f"task '{split.task.name}': {error}")
                 continue
+            try:  # from TFDS's code (or the prepared copy's info): no download, no TensorFlow
+                check_features(split.task, dataset_features(name, split.data_dir), split.where)
+            except DataError as error:
+                lines.append(str(error))
+                continue
             prepared = prepared_splits(folder)
             if prepared is not None:
                 if split.tfds_split not in prepared:
@@ -86,29 +88,20 @@ class TfdsSplit(SplitSource):
                 continue
             why = split.unavailable()
             if why is not None:  # else downloaded and prepared on first use
-                entry = missing.setdefault((why[0], str(split.data_dir)), ({}, {}, {}))
+                entry = missing.setdefault(str(split.data_dir), ({}, {}))
                 entry[0][name] = None
-                entry[1].update(dict.fromkeys(why[1]))
-                entry[2][split.task.name] = None
-        for (why, data_dir), (names, hosts, tasks) in missing.items():
-            these = "it" if len(names) == 1 else "them"
-            if why == "no network":
-                why = f"no network: {', '.join(hosts)} cannot be reached"
-            lines.append(
-                f"{', '.join(names)}: not prepared in {data_dir} ({why}); give --data-dir "
-                "with the official files, or --tfds-data-dir (or TFDS_DATA_DIR) with a "
-                f"folder where `mtdnn-keras data prepare --tasks {','.join(tasks)}` "
-                f"prepared {these}"
-            )
+                entry[1].update(dict.fromkeys(why))
+        for data_dir, (names, hosts) in missing.items():
+            lines.append(_not_prepared(list(names), data_dir, list(hosts)))
         return list(dict.fromkeys(lines))
 
     def read(self, skip_bad_rows: bool = False) -> ReadResult:
         import tensorflow_datasets as tfds
 
+        features = dataset_features(self.task.tfds.name, self.data_dir)
+        check_features(self.task, features, self.where)  # before any download
         builder = prepare_dataset(self.task.tfds.name, self.data_dir)
-        features = builder.info.features
         spec = self.reader_spec()
-        check_features(self.task, features, self.where)
         dataset = builder.as_dataset(split=self.tfds_split, shuffle_files=False)
         rows = (
             (number, _row(example, features, spec, f"{self.tfds_split}[{number - 1}]"))
@@ -171,6 +164,49 @@ def check_features(task: TaskDefinition, features, where: str) -> None:
         )
 
 
+def _not_prepared(names: list[str], data_dir: str, hosts: list[str]) -> str:
+    these = "it" if len(names) == 1 else "them"
+    return (
+        f"{', '.join(names)}: not prepared in {data_dir} (no network: {', '.join(hosts)} "
+        "cannot be reached); give --data-dir with the official files, or --tfds-data-dir (or "
+        f"TFDS_DATA_DIR) with a folder where `mtdnn-keras data prepare --datasets "
+        f"{','.join(names)}` prepared {these}"
+    )
+
+
+def prepare_datasets(names: list[str], data_dir: Path) -> None:
+    """Downloads and prepares the datasets `names` in `data_dir` (those already prepared are
+    left as they are), after checking, without TensorFlow, that each is a TFDS dataset and
+    that those not prepared can be downloaded."""
+    problems, missing, hosts = [], [], {}
+    for name in names:
+        try:
+            folder = prepared_folder(name, data_dir)
+        except ValueError as error:
+            problems.append(str(error))
+            continue
+        if prepared_splits(folder) is None:
+            name_hosts = download_hosts(name)
+            if not any(map(_reachable, name_hosts)):
+                missing.append(name)
+                hosts.update(dict.fromkeys(name_hosts))
+    if missing:
+        problems.append(_not_prepared(missing, str(data_dir), list(hosts)))
+    if problems:
+        raise DataError("data", None, None, "\n".join(problems))
+    for name in names:
+        prepare_dataset(name, data_dir)
+        print(f"ready: {name} in {data_dir}")
+
+
+def dataset_features(name: str, data_dir: Path):
+    """The features of dataset `name` (a `tfds.features.FeaturesDict`), known without
+    preparing it."""
+    import tensorflow_datasets as tfds
+
+    return tfds.builder(name, data_dir=str(data_dir)).info.features
+
+
 def prepare_dataset(name: str, data_dir: Path):
     """The TFDS builder of `name` in `data_dir`, downloaded and prepared first if it is not
     (TFDS shows its progress). Whether it can be is `TfdsSplit.problem`'s question, which
@@ -185,10 +221,13 @@ def prepare_dataset(name: str, data_dir: Path):
 
 
 def _parts(name: str) -> tuple[str, str | None, str | None]:
-    """`glue/rte:2.0.0` as (`glue`, `rte`, `2.0.0`)."""
-    base, _, version = name.partition(":")
+    """`glue/rte:2.0.0` as (`glue`, `rte`, `2.0.0`); a name without a version after its last
+    `:` keeps it (`huggingface:imdb`)."""
+    base, _, version = name.rpartition(":")
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        base, version = name, None
     dataset, _, config = base.partition("/")
-    return dataset, config or None, version or None
+    return dataset, config or None, version
 
 
 @functools.cache

@@ -329,14 +329,17 @@ def run_experiment(path: str | Path, stages: list[str] | None = None) -> Path:
 
 
 def _check_data(config: dict, stages) -> None:
-    """Every stage's tasks and data, checked before the first run starts (and before
-    TensorFlow): a missing file or dataset of the last stage stops the experiment at once."""
+    """The tasks and data of every stage still to run, checked before the first run starts
+    (and before TensorFlow): a missing file or dataset of the last stage stops the
+    experiment at once. Finished stages are not checked: their report needs no data."""
     from mtdnn_keras.training.run_plan import adaptation_data, resolve_tasks, run_data
 
+    output_dir = Path(config["output_dir"])
     trainings = []
     if "refinements" in stages:
-        for block in (config.get("refinements") or {}).values():
-            trainings.append(_training(config, block, output_dir="-"))
+        for name, block in (config.get("refinements") or {}).items():
+            if not (output_dir / name / RUN_FILE).is_file():
+                trainings.append(_training(config, block, output_dir="-"))
     single = config.get("single_task")
     if "single_task" in stages and single:
         tasks = ",".join(single["seeds"])
@@ -345,7 +348,9 @@ def _check_data(config: dict, stages) -> None:
         tasks = resolve_tasks(training.tasks, training.task_file, training.max_seq_length)
         run_data(tasks, training.data_options())
     if "adaptation" in stages:
-        for entry in (config.get("adaptation") or {}).values():
+        for name, entry in (config.get("adaptation") or {}).items():
+            if (output_dir / "adaptation" / name / RESULTS_FILE).is_file():
+                continue
             training = _training(config, entry.get("training"), tasks=entry["task"], output_dir="-")
             adaptation_data(entry["task"], training, holdout=entry.get("holdout") is not None)
 

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 from mtdnn_keras.tasks.task_definition import TaskDefinition
+from mtdnn_keras.tasks.task_registry import saved_task
 
 MODEL_FILE = "model.keras"
 TOKENIZER_DIR = "tokenizer"
@@ -39,13 +40,7 @@ def saved_tasks(directory: str | Path) -> list[TaskDefinition]:
     try:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
-        tasks = config["config"]["tasks"]
-        return [
-            TaskDefinition.from_dict(
-                t["name"], {k: v for k, v in t.items() if k != "name"}, source=str(path)
-            )
-            for t in tasks
-        ]
+        return [saved_task(task, str(path)) for task in config["config"]["tasks"]]
     except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as error:
         raise ModelFileError(
             f"{path}: not a model written by mtdnn-keras ({type(error).__name__}: {error})"

@@ -6,6 +6,7 @@ from keras import ops
 
 from mtdnn_keras.layers.masked_mean_pooling import MaskedMeanPooling
 from mtdnn_keras.tasks.task_definition import TaskDefinition
+from mtdnn_keras.tasks.task_registry import saved_task
 
 POOLINGS = ("cls", "mean")
 _SEED_STATE = "dropout_seed_state_"  # saved-model keys of the dropout RNG states
@@ -58,14 +59,7 @@ class MTDNNModel(keras.Model):
     def __init__(self, backbone, tasks, san_steps=5, san_step_dropout=0.1, pooling="cls", **kwargs):
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
-        tasks = [
-            task
-            if isinstance(task, TaskDefinition)
-            else TaskDefinition.from_dict(
-                task["name"], {k: v for k, v in task.items() if k != "name"}
-            )
-            for task in tasks
-        ]
+        tasks = [task if isinstance(task, TaskDefinition) else saved_task(task) for task in tasks]
         # === Layers ===
         self.backbone = backbone
         self.mean_pooling = MaskedMeanPooling(name="mean_pooling") if pooling == "mean" else None

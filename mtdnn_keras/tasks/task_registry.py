@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib.resources
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,41 @@ class TaskRegistry:
         if not resolved:
             raise TaskDefinitionError(f"no tasks named in {spec!r}")
         return list(resolved.values())
+
+
+@functools.cache
+def _builtin_tasks() -> dict[str, TaskDefinition]:
+    return TaskRegistry.builtin().tasks
+
+
+def saved_task(data: dict[str, Any], source: str = "<saved model>") -> TaskDefinition:
+    """A task definition as a saved model holds it (`TaskDefinition.to_dict` with its
+    `name`), read back. A built-in task saved before tasks had TFDS sources gains its
+    built-in's, so that the model reads the same data from TFDS as a new one: as it is where
+    the labels are the same, and with its labels mapped to the values the model was trained
+    on where the model predates labels by meaning (CoLA's `"0"`/`"1"`)."""
+    task = TaskDefinition.from_dict(
+        data["name"], {k: v for k, v in data.items() if k != "name"}, source
+    )
+    builtin = _builtin_tasks().get(task.name)
+    if (
+        task.tfds is not None
+        or builtin is None
+        or builtin.tfds is None
+        or builtin.type != task.type
+    ):
+        return task
+    if task.labels == builtin.labels:
+        return dataclasses.replace(task, tfds=builtin.tfds)
+    if task.labels == tuple(builtin.file_label(label) for label in builtin.labels):
+        dataset_name = {label: name for name, label in builtin.tfds.label_map.items()}
+        label_map = {
+            dataset_name.get(label, label): builtin.file_label(label) for label in builtin.labels
+        }
+        return dataclasses.replace(
+            task, tfds=dataclasses.replace(builtin.tfds, label_map=label_map)
+        )
+    return task
 
 
 def _parse_task_file(

@@ -36,7 +36,6 @@ from mtdnn_keras.training.run_plan import (
     plan_evaluate,
     plan_fit,
     plan_predict,
-    run_data,
 )
 from mtdnn_keras.training.starting_point import StartingPoint
 from mtdnn_keras.training.task_progress_bar import TaskProgressBar
@@ -82,9 +81,7 @@ def fit(config: TrainingConfig) -> FitResult:
     make_strategy(config.strategy)  # first: a multi-worker strategy must precede other TF work
     data = plan_fit(config)  # before anything is loaded; `train` then holds the folder
     start = StartingPoint.for_config(config)
-    tasks = start.task_definitions(data.tasks)
-    if tasks != data.tasks:  # the starting model's own definitions: read with those
-        data = run_data(tasks, config.data_options())
+    tasks = start.task_definitions(data.tasks)  # the plan's: the model's own, checked
     new = [task.name for task in tasks if task.name not in start.tasks]
     if config.init_model and new:
         print(f"{config.init_model} has no head for {', '.join(new)}: starting new ones")
@@ -360,11 +357,18 @@ def _resumed_model(output_dir: Path, run_record: dict):
         saved = json.loads((output_dir / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ValueError(f"--resume: cannot read {output_dir / CONFIG_FILE}: {error}") from None
-    ignored = {"resume", "overwrite", "verbose", "strategy", "xla"}  # the same training
+    # the same training either way (tfds_data_dir: where the same data lives)
+    ignored = {"resume", "overwrite", "verbose", "strategy", "xla", "tfds_data_dir"}
+    # an option a run of an earlier release did not record had its default then
+    defaults = {
+        f.name: f.default
+        for f in dataclasses.fields(TrainingConfig)
+        if f.default is not dataclasses.MISSING
+    }
     changed = [
         key
         for key, value in run_record.items()
-        if key not in ignored and json.loads(json.dumps(value)) != saved.get(key)
+        if key not in ignored and json.loads(json.dumps(value)) != saved.get(key, defaults.get(key))
     ]
     if changed:
         raise ValueError(

@@ -110,5 +110,6 @@ def changed_options(folder: Path, config) -> list[str] | None:
     if not isinstance(saved, dict):
         return None
     wanted = dataclasses.asdict(config)
-    ignored = {"output_dir", "verbose", "overwrite", "resume"}  # the same training either way
+    # the same training either way (tfds_data_dir: where the same data lives)
+    ignored = {"output_dir", "verbose", "overwrite", "resume", "tfds_data_dir"}
     return [k for k in wanted if k not in ignored and k in saved and saved[k] != wanted[k]]

@@ -20,7 +20,7 @@ from mtdnn_keras.data.data_source import (
     split_source,
 )
 from mtdnn_keras.data.example_reader import DataError
-from mtdnn_keras.models.model_files import check_model_folder, saved_tasks
+from mtdnn_keras.models.model_files import saved_tasks
 from mtdnn_keras.storage.output_guard import check_output
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 from mtdnn_keras.tasks.task_registry import TaskRegistry
@@ -96,8 +96,27 @@ def plan_fit(config: TrainingConfig) -> RunData:
     config.check_task_names([task.name for task in tasks])
     check_run_folder(config)
     if config.init_model:
-        check_model_folder(config.init_model)
+        saved = {task.name: task for task in saved_tasks(config.init_model)}
+        tasks = starting_definitions(tasks, saved)
     return run_data(tasks, config.data_options())
+
+
+def starting_definitions(
+    tasks: list[TaskDefinition], saved: dict[str, TaskDefinition]
+) -> list[TaskDefinition]:
+    """`tasks`, with a starting model's `saved` definition of those it already has a head
+    for (its head layout and labels must match the weights), keeping the run's length
+    limits."""
+    return [
+        dataclasses.replace(
+            saved[task.name],
+            max_seq_length=task.max_seq_length,
+            max_query_length=task.max_query_length,
+        )
+        if task.name in saved
+        else task
+        for task in tasks
+    ]
 
 
 def adaptation_data(task_name: str, training: TrainingConfig, holdout: bool) -> RunData:
@@ -145,12 +164,11 @@ def plan_predict(
 ) -> SplitSource:
     """The checks of `predict`: the model and its task, the input (`data_source.input_source`:
     a file, `tfds:NAME`, or the task's test split) and the output. Returns the input."""
-    protected = [model_dir] + ([given] if given and not given.startswith("tfds:") else [])
-    check_output(output_path, overwrite=overwrite, protected=protected, kind="file")
     tasks = model_tasks(model_dir, task_name)
     if len(tasks) != 1:
         raise ValueError(f"--task names one task of the model, not {task_name!r}")
     source = input_source(tasks[0], given, options or DataOptions())
+    check_output(output_path, overwrite=overwrite, protected=[model_dir, source.where], kind="file")
     check_sources({f"{task_name} input": source})
     return source
 

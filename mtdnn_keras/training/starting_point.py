@@ -16,6 +16,7 @@ from mtdnn_keras.encoders.encoder_loader import (
 from mtdnn_keras.models.model_directory import load_model_directory
 from mtdnn_keras.models.mtdnn_model import MTDNNModel
 from mtdnn_keras.tasks.task_definition import TaskDefinition
+from mtdnn_keras.training.run_plan import starting_definitions
 
 
 @dataclasses.dataclass
@@ -91,16 +92,7 @@ class StartingPoint:
         (its head layout and labels must match the weights), keeping the run's length limit,
         which the encoder must have room for."""
         self.check_lengths(tasks)
-        return [
-            dataclasses.replace(
-                self.tasks[task.name],
-                max_seq_length=task.max_seq_length,
-                max_query_length=task.max_query_length,
-            )
-            if task.name in self.tasks
-            else task
-            for task in tasks
-        ]
+        return starting_definitions(tasks, self.tasks)
 
     def check_lengths(self, tasks: list[TaskDefinition]) -> None:
         """Refuses a task whose length limit exceeds the positions the encoder has."""
