@@ -22,7 +22,8 @@ from mtdnn_keras.export.tflite_model import (  # noqa: E402
     export_tflite,
 )
 
-from mtdnn_keras.data.data_source import DataOptions, split_source  # noqa: E402
+from mtdnn_keras.data.data_options import DataOptions  # noqa: E402
+from mtdnn_keras.data.data_source import source_for  # noqa: E402
 from mtdnn_keras.models.model_directory import load_model_directory  # noqa: E402
 
 NAME = "mtdnn"
@@ -110,7 +111,7 @@ def prepare(args):
 
 
 def dev_examples(task, data_dir):
-    return split_source(task, "dev", DataOptions(data_dir=data_dir)).read().examples
+    return source_for(task, "dev", DataOptions(data_dir=data_dir)).read().examples
 
 
 def prediction_batches(examples, task, tokenizer, batch_size: int = 64):

@@ -26,7 +26,8 @@ import tensorflow as tf  # noqa: E402
 from export_artifacts import machine  # noqa: E402
 from training_throughput import fixed_batch, step_time  # noqa: E402
 
-from mtdnn_keras.data.data_source import DataOptions, split_source  # noqa: E402
+from mtdnn_keras.data.data_options import DataOptions  # noqa: E402
+from mtdnn_keras.data.data_source import source_for  # noqa: E402
 from mtdnn_keras.optimizers.skip_zero_gradient import make_optimizer  # noqa: E402
 from mtdnn_keras.tasks import TaskRegistry  # noqa: E402
 from mtdnn_keras.training.starting_point import StartingPoint  # noqa: E402
@@ -41,7 +42,7 @@ def main():
     args = parser.parse_args()
 
     tasks = TaskRegistry.builtin().resolve("rte")
-    train = {"rte": split_source(tasks[0], "train", DataOptions(data_dir=args.data_dir)).read()}
+    train = {"rte": source_for(tasks[0], "train", DataOptions(data_dir=args.data_dir)).read()}
     start = StartingPoint.from_encoder(args.encoder)
     model = start.build_model(tasks, "mean")
     model.compile(optimizer=make_optimizer("adamax", 1e-5))

@@ -21,7 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from mtdnn_keras.data.data_source import DataOptions, split_source  # noqa: E402
+from mtdnn_keras.data.data_options import DataOptions  # noqa: E402
+from mtdnn_keras.data.data_source import source_for  # noqa: E402
 from mtdnn_keras.data.mixing_strategy import MixingStrategy  # noqa: E402
 from mtdnn_keras.data.multitask_data import MultiTaskData  # noqa: E402
 from mtdnn_keras.encoders.encoder_loader import load_encoder  # noqa: E402
@@ -78,7 +79,7 @@ def main():
     tasks = TaskRegistry.builtin().resolve(TASKS)
     train = {}
     for task in tasks:
-        examples = split_source(task, "train", DataOptions(data_dir=args.data_dir)).read().examples
+        examples = source_for(task, "train", DataOptions(data_dir=args.data_dir)).read().examples
         if args.mix == "natural":
             count = round(
                 args.fraction

@@ -41,7 +41,8 @@ import keras_hub  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from export_artifacts import machine, prediction_batches  # noqa: E402
 
-from mtdnn_keras.data.data_source import DataOptions, split_source  # noqa: E402
+from mtdnn_keras.data.data_options import DataOptions  # noqa: E402
+from mtdnn_keras.data.data_source import source_for  # noqa: E402
 from mtdnn_keras.data.mixing_strategy import MixingStrategy  # noqa: E402
 from mtdnn_keras.data.multitask_data import MultiTaskData  # noqa: E402
 from mtdnn_keras.optimizers.skip_zero_gradient import make_optimizer  # noqa: E402
@@ -83,7 +84,7 @@ def read_examples(data_dir, names, fraction, seed):
     tasks = TaskRegistry.builtin().resolve(names)
     train = {}
     for task in tasks:
-        examples = split_source(task, "train", DataOptions(data_dir=data_dir)).read().examples
+        examples = source_for(task, "train", DataOptions(data_dir=data_dir)).read().examples
         if task.name == "sst2":
             examples = random.Random(seed).sample(examples, min(SST2_CAP, len(examples)))
         count = round(fraction * len(examples))
@@ -236,7 +237,7 @@ def main():
     rte_tasks, rte_train = read_examples(args.data_dir, "rte", 1.0, args.seed)
     mix_tasks, mix_train = read_examples(args.data_dir, MIX, args.mix_fraction, args.seed)
     (rte_task,) = rte_tasks
-    dev = split_source(rte_task, "dev", DataOptions(data_dir=args.data_dir)).read().examples
+    dev = source_for(rte_task, "dev", DataOptions(data_dir=args.data_dir)).read().examples
     dev_tokens = sum(
         int(x["padding_mask"].sum())
         for x in prediction_batches(dev, rte_task, start.tokenizer).as_numpy_iterator()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mtdnn_keras.cli.console import quiet_tensorflow
 
-from mtdnn_keras.data.data_source import DATA_SOURCES, DataOptions
+from mtdnn_keras.data.data_options import DATA_SOURCES, DataOptions
 from mtdnn_keras.training.training_config import PRECISIONS, STRATEGIES, XLA_MODES
 
 RUNS_DIR = "runs"  # where a command without --output-dir writes its new folder

@@ -25,7 +25,8 @@ STEPS = 12
 def _training_setup(data_dir, encoder, dropout):
     import dataclasses
 
-    from mtdnn_keras.data.data_source import DataOptions, split_source
+    from mtdnn_keras.data.data_options import DataOptions
+    from mtdnn_keras.data.data_source import source_for
     from mtdnn_keras.data.mixing_strategy import MixingStrategy
     from mtdnn_keras.data.multitask_data import MultiTaskData
     from mtdnn_keras.training.run_plan import resolve_tasks
@@ -37,7 +38,7 @@ def _training_setup(data_dir, encoder, dropout):
         start.backbone_config["dropout"] = 0.0
         tasks = [dataclasses.replace(task, dropout=0.0) for task in tasks]
     examples = {
-        task.name: split_source(task, "train", DataOptions(data_dir=data_dir)).read().examples
+        task.name: source_for(task, "train", DataOptions(data_dir=data_dir)).read().examples
         for task in tasks
     }
     data = MultiTaskData(tasks, examples, start.tokenizer, BATCH_SIZE, MixingStrategy(), seed=0)

@@ -10,12 +10,12 @@ import json
 import pytest
 from conftest import require_data
 
+from mtdnn_keras.data.data_options import DataOptions
 from mtdnn_keras.data.data_source import (
-    DataOptions,
     check_sources,
     extra_dev_sources,
     input_source,
-    split_source,
+    source_for,
 )
 from mtdnn_keras.data.example_reader import DataError, ExampleReader
 from mtdnn_keras.data.tfds_source import TfdsSplit
@@ -29,7 +29,7 @@ WITH_TFDS = [name for name, task in TASKS.items() if task.tfds is not None]
 
 
 def _files(task, split, root):
-    return split_source(task, split, DataOptions(data_dir=str(root))).read().examples
+    return source_for(task, split, DataOptions(data_dir=str(root))).read().examples
 
 
 def _store(data_dir, task, split_rows, shuffle=False):
@@ -83,7 +83,7 @@ def test_builtin_mapping_reads_mock_data_with_labels_by_name(name, tmp_path):
     options = DataOptions(source="tfds", tfds_data_dir=str(tmp_path))
     with tfds.testing.mock_data(num_examples=4):
         for split, tfds_split in task.tfds.splits.items():
-            source = split_source(task, split, options)
+            source = source_for(task, split, options)
             assert isinstance(source, TfdsSplit) and source.tfds_split == tfds_split
             if task.type in ("span", "multiple_choice") and split != "test":
                 # random answers are not in their random contexts, random labels are not
@@ -164,15 +164,15 @@ def test_real_rte_and_mrpc_from_tfds_equal_the_official_files(glue_as_tfds):
     for name in ("rte", "mrpc"):
         task = TASKS[name]
         for split in ("train", "dev"):
-            result = split_source(task, split, options).read()
+            result = source_for(task, split, options).read()
             files = _files(task, split, glue)
             fields = [(e.text_a, e.text_b, e.label) for e in result.examples]
             assert fields == [(e.text_a, e.text_b, e.label) for e in files]
             if name == "rte":  # RTE's files carry ids: equal too
                 assert [e.id for e in result.examples] == [e.id for e in files]
-        test = split_source(task, "test", options).read().examples
+        test = source_for(task, "test", options).read().examples
         assert len(test) == 7 and all(e.label is None for e in test)
-    result = split_source(TASKS["rte"], "train", options).read()
+    result = source_for(TASKS["rte"], "train", options).read()
     assert result.skipped == {"rows with label in skip_labels ['-1']": 2}
 
 
@@ -229,7 +229,7 @@ def test_squad2_and_conll_from_tfds_equal_the_official_files(tmp_path):
         for e in files
     ]
     _store(tmp_path, task, {"validation": rows})
-    read = split_source(task, "dev", DataOptions(tfds_data_dir=str(tmp_path))).read().examples
+    read = source_for(task, "dev", DataOptions(tfds_data_dir=str(tmp_path))).read().examples
     assert [(e.id, e.text_a, e.text_b, e.answers) for e in read] == [
         (e.id, e.text_a, e.text_b, e.answers) for e in files
     ]
@@ -245,7 +245,7 @@ def test_squad2_and_conll_from_tfds_equal_the_official_files(tmp_path):
         )
     assert features["ner"].feature.names == list(ner.labels)
     _store(tmp_path, ner, {"dev": rows})
-    read = split_source(ner, "dev", DataOptions(tfds_data_dir=str(tmp_path))).read().examples
+    read = source_for(ner, "dev", DataOptions(tfds_data_dir=str(tmp_path))).read().examples
     assert [(e.text_a, e.words, e.label) for e in read] == [
         (e.text_a, e.words, e.label) for e in sentences
     ]
@@ -317,23 +317,21 @@ def test_a_user_task_defined_by_a_tfds_dataset_alone(tmp_path):
     task = registry.tasks["my_nli"]
     assert task.reader.format == "jsonl" and task.reader.text_a == "sentence1"
     with tfds.testing.mock_data(num_examples=3):
-        examples = split_source(task, "train", DataOptions(tfds_data_dir=str(tmp_path))).read()
+        examples = source_for(task, "train", DataOptions(tfds_data_dir=str(tmp_path))).read()
     assert {task.labels[e.label] for e in examples.examples} <= {"yes", "no"}
     with pytest.raises(DataError, match="no TFDS dataset for its test split"):
-        split_source(task, "test", DataOptions())
+        source_for(task, "test", DataOptions())
 
 
 def test_the_source_is_chosen_in_one_place(tmp_path, monkeypatch):
     rte = TASKS["rte"]
-    assert isinstance(split_source(rte, "train", DataOptions()), TfdsSplit)
-    assert not isinstance(split_source(rte, "train", DataOptions(data_dir="x")), TfdsSplit)
-    assert isinstance(
-        split_source(rte, "train", DataOptions(data_dir="x", source="tfds")), TfdsSplit
-    )
+    assert isinstance(source_for(rte, "train", DataOptions()), TfdsSplit)
+    assert not isinstance(source_for(rte, "train", DataOptions(data_dir="x")), TfdsSplit)
+    assert isinstance(source_for(rte, "train", DataOptions(data_dir="x", source="tfds")), TfdsSplit)
     with pytest.raises(DataError, match="has no TFDS dataset"):
-        split_source(TASKS["swag"], "train", DataOptions())
+        source_for(TASKS["swag"], "train", DataOptions())
     with pytest.raises(DataError, match="no --data-dir given"):
-        split_source(TASKS["swag"], "train", DataOptions(source="files"))
+        source_for(TASKS["swag"], "train", DataOptions(source="files"))
     # MNLI's mismatched dev set comes from the same source as its dev set
     assert extra_dev_sources(TASKS["mnli"], DataOptions())["mm"].tfds_split == (
         "validation_mismatched"
@@ -346,7 +344,7 @@ def test_the_source_is_chosen_in_one_place(tmp_path, monkeypatch):
     monkeypatch.setattr(tfds_source, "_reachable", lambda host: False)  # offline either way
     options = DataOptions(tfds_data_dir=str(tmp_path))
     with pytest.raises(DataError) as error:
-        check_sources({"mnli dev": split_source(TASKS["mnli"], "dev", options)})
+        check_sources({"mnli dev": source_for(TASKS["mnli"], "dev", options)})
     message = str(error.value)
     assert "glue/mnli: not prepared in" in message and "no network: dl.fbaipublicfiles" in message
     assert "--data-dir" in message and "mtdnn-keras data prepare --datasets glue/mnli" in message
@@ -392,9 +390,7 @@ def test_a_misnamed_feature_or_an_unmapped_label_is_named_before_reading(tmp_pat
         "my.yaml",
     )
     options = DataOptions(tfds_data_dir=str(tmp_path))
-    typo, unmapped = (
-        split_source(registry.tasks[n], "train", options) for n in ("typo", "unmapped")
-    )
+    typo, unmapped = (source_for(registry.tasks[n], "train", options) for n in ("typo", "unmapped"))
     # before anything is downloaded or read: from the dataset's registered features
     with pytest.raises(DataError, match="names feature 'sentense1'.*it has sentence1, sentence2"):
         check_sources({"typo train": typo})
@@ -421,6 +417,6 @@ def test_models_saved_before_tfds_sources_read_tfds_with_their_own_labels(tmp_pa
     assert cola.labels == ("0", "1")
     assert cola.tfds.label_map == {"unacceptable": "0", "acceptable": "1"}
     with tfds.testing.mock_data(num_examples=4):
-        examples = split_source(cola, "train", DataOptions(tfds_data_dir=str(tmp_path))).read()
+        examples = source_for(cola, "train", DataOptions(tfds_data_dir=str(tmp_path))).read()
         raw = list(tfds.as_numpy(tfds.load("glue/cola", split="train", data_dir=str(tmp_path))))
     assert [e.label for e in examples.examples] == [int(r["label"]) for r in raw]

@@ -172,7 +172,8 @@ def test_quantize_groups_lower_minilm_int8_error(tmp_path):
     from conftest import require_data
     from mtdnn_keras.export.tflite_model import export_tflite
 
-    from mtdnn_keras.data.data_source import DataOptions, split_source
+    from mtdnn_keras.data.data_options import DataOptions
+    from mtdnn_keras.data.data_source import source_for
     from mtdnn_keras.encoders.encoder_loader import load_encoder
     from mtdnn_keras.models.model_directory import (
         MODEL_FILE,
@@ -189,7 +190,7 @@ def test_quantize_groups_lower_minilm_int8_error(tmp_path):
     model = MTDNNModel(backbone, [task])
     save_model_atomically(model, tmp_path / "model" / MODEL_FILE)
     save_tokenizer_atomically(tokenizer, tmp_path / "model" / TOKENIZER_DIR)
-    examples = split_source(task, "dev", DataOptions(data_dir=glue)).read().examples[:96]
+    examples = source_for(task, "dev", DataOptions(data_dir=glue)).read().examples[:96]
     batches = [
         {k: v.astype(np.int32) for k, v in batch.items()}
         for batch in task.kind.prediction_inputs(

@@ -1,6 +1,6 @@
 """Where a task's examples come from: its official files or tensorflow-datasets.
 
-The choice is made here and nowhere else (`split_source`). Everything a command needs to
+The choice is made here and nowhere else (`source_for`). Everything a command needs to
 know before it starts (is the file there, is the dataset prepared or can it be downloaded)
 is answered without importing TensorFlow, so a wrong path or a missing dataset is a one-line
 error within a second.
@@ -12,63 +12,16 @@ import dataclasses
 import random
 from pathlib import Path
 
+from mtdnn_keras.data.data_options import DataOptions
 from mtdnn_keras.data.example_reader import DataError, ReadResult
+from mtdnn_keras.data.file_source import FileSplit
+from mtdnn_keras.data.split_source import SplitSource
+from mtdnn_keras.data.tfds_source import TfdsSplit
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 
-DATA_SOURCES = ("auto", "files", "tfds")
 
-
-@dataclasses.dataclass(frozen=True)
-class DataOptions:
-    """What a command was told about where its data is.
-
-    Args:
-        data_dir: the root of the tasks' official files (`--data-dir`).
-        source: `"files"`, `"tfds"`, or `"auto"`: for each split of each task, the file given
-            for it (`train_files`, `eval_files`), else its file under `data_dir` where that
-            is given, else the task's TFDS dataset.
-        tfds_data_dir: where prepared TFDS datasets live (`--tfds-data-dir`); default
-            TFDS's own (`TFDS_DATA_DIR`, else `~/tensorflow_datasets`).
-        train_files: task name to its training file, read whatever the source.
-        eval_files: task name to its labeled dev file.
-    """
-
-    data_dir: str | None = None
-    source: str = "auto"
-    tfds_data_dir: str | None = None
-    train_files: dict[str, str] = dataclasses.field(default_factory=dict)
-    eval_files: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self):
-        if self.source not in DATA_SOURCES:
-            raise ValueError(
-                f"--data-source: expected one of {', '.join(DATA_SOURCES)}, got {self.source!r}"
-            )
-        if self.source == "files" and self.tfds_data_dir:
-            raise ValueError("--tfds-data-dir is for --data-source tfds or auto, not files")
-
-
-class SplitSource:
-    """One split of one task, from wherever it is read.
-
-    `where` names it in messages; `problem()` says, without importing TensorFlow, why it
-    cannot be read (`None` if it can); `read()` reads and checks its examples.
-    """
-
-    where: str
-
-    def problem(self) -> str | None:
-        raise NotImplementedError
-
-    def read(self, skip_bad_rows: bool = False) -> ReadResult:
-        raise NotImplementedError
-
-
-def split_source(task: TaskDefinition, split: str, options: DataOptions) -> SplitSource:
+def source_for(task: TaskDefinition, split: str, options: DataOptions) -> SplitSource:
     """Where `task`'s `split` (`train`, `dev`, `test`) is read from, given `options`."""
-    from mtdnn_keras.data.file_source import FileSplit
-    from mtdnn_keras.data.tfds_source import TfdsSplit
-
     override = {"train": options.train_files, "dev": options.eval_files}.get(split, {})
     if task.name in override:
         return FileSplit(task, split, Path(override[task.name]))
@@ -112,11 +65,8 @@ def input_source(task: TaskDefinition, given: str | None, options: DataOptions) 
     """What `predict` reads for `task`: the file `given`; `tfds:NAME`, that dataset's test
     split read with the task's features (`tfds:glue/ax`, GLUE's diagnostic set, for MNLI's
     head); or, with nothing given, the task's own test split from its source."""
-    from mtdnn_keras.data.file_source import FileSplit
-    from mtdnn_keras.data.tfds_source import TfdsSplit
-
     if given is None:
-        return split_source(task, "test", options)
+        return source_for(task, "test", options)
     if not given.startswith("tfds:"):
         return FileSplit(task, "test", Path(given))
     if task.tfds is None:
@@ -130,12 +80,9 @@ def input_source(task: TaskDefinition, given: str | None, options: DataOptions) 
 def extra_dev_sources(task: TaskDefinition, options: DataOptions) -> dict[str, SplitSource]:
     """The task's further labeled dev sets (MNLI's mismatched), from the source its dev set
     is read from; none where a dev file was given by hand."""
-    from mtdnn_keras.data.file_source import FileSplit
-    from mtdnn_keras.data.tfds_source import TfdsSplit
-
     if task.name in options.eval_files:
         return {}
-    dev = split_source(task, "dev", options)
+    dev = source_for(task, "dev", options)
     if isinstance(dev, TfdsSplit):
         return {
             key: TfdsSplit(task, "dev", split, options)
@@ -151,9 +98,6 @@ def check_sources(sources: dict[str, SplitSource]) -> None:
     """Raises one error naming every split that cannot be read, before any work starts:
     each missing file on a line of its own; the datasets that are neither prepared nor
     downloadable in one line with the two ways out."""
-    from mtdnn_keras.data.file_source import FileSplit
-    from mtdnn_keras.data.tfds_source import TfdsSplit
-
     datasets = [s for s in sources.values() if isinstance(s, TfdsSplit)]
     messages = TfdsSplit.problems(datasets)
     files = [

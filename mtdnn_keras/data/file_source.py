@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mtdnn_keras.data.data_source import SplitSource
 from mtdnn_keras.data.example_reader import ExampleReader, ReadResult
+from mtdnn_keras.data.split_source import SplitSource
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 
 

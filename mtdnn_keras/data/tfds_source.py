@@ -16,8 +16,9 @@ import socket
 import urllib.parse
 from pathlib import Path
 
-from mtdnn_keras.data.data_source import DataOptions, SplitSource
+from mtdnn_keras.data.data_options import DataOptions
 from mtdnn_keras.data.example_reader import DataError, ExampleReader, ReadResult
+from mtdnn_keras.data.split_source import SplitSource
 from mtdnn_keras.tasks.task_definition import ReaderSpec, TaskDefinition
 
 INFO_FILE = "dataset_info.json"  # what TFDS writes last when it prepares a dataset

@@ -116,7 +116,7 @@ class TaskDefinition:
         files: dict. Split name (`train`, `dev`, `test`) to a path relative to the data dir.
         tfds: TfdsSpec. Where the task's splits are in tensorflow-datasets; `None` for a task
             read from files only. Which of the two a command reads is chosen by
-            `mtdnn_keras.data.data_source.split_source`.
+            `mtdnn_keras.data.data_source.source_for`.
         extra_dev: dict. Further labeled evaluation files, reported as `<name>-<key>`
             (MNLI's mismatched dev set is `mnli-mm`).
         score_range: (low, high). Regression only: the valid range of scores.

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import keras
 
-from mtdnn_keras.data.data_source import DataOptions, sample
+from mtdnn_keras.data.data_options import DataOptions
+from mtdnn_keras.data.data_source import sample
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.data.multitask_data import MultiTaskData
 from mtdnn_keras.distribute.replica_batches import distribute_batches

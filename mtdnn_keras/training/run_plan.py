@@ -11,15 +11,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from mtdnn_keras.data.data_source import (
-    DataOptions,
-    SplitSource,
-    check_sources,
-    extra_dev_sources,
-    input_source,
-    split_source,
-)
+from mtdnn_keras.data.data_options import DataOptions
+from mtdnn_keras.data.data_source import check_sources, extra_dev_sources, input_source, source_for
 from mtdnn_keras.data.example_reader import DataError
+from mtdnn_keras.data.split_source import SplitSource
 from mtdnn_keras.models.model_files import saved_tasks
 from mtdnn_keras.storage.output_guard import check_output
 from mtdnn_keras.tasks.task_definition import TaskDefinition
@@ -72,11 +67,11 @@ def run_data(
     """Where `tasks`' `splits` are read from (with their extra dev sets, such as MNLI's
     mismatched, unless `extra_dev` is off), checked: one error names every split that
     cannot be read."""
-    train = {t.name: split_source(t, "train", options) for t in tasks} if "train" in splits else {}
+    train = {t.name: source_for(t, "train", options) for t in tasks} if "train" in splits else {}
     dev = {}
     if "dev" in splits:
         for task in tasks:
-            dev[task.name] = (task, split_source(task, "dev", options))
+            dev[task.name] = (task, source_for(task, "dev", options))
             extras = extra_dev_sources(task, options) if extra_dev else {}
             for key, source in extras.items():
                 dev[f"{task.name}-{key}"] = (task, source)

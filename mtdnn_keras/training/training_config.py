@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from mtdnn_keras.data.data_source import DATA_SOURCES, DataOptions
+from mtdnn_keras.data.data_options import DATA_SOURCES, DataOptions
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.distribute.strategy import STRATEGIES
 from mtdnn_keras.encoders.encoder_loader import DEFAULT_ENCODER
