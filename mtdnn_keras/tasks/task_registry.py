@@ -118,7 +118,7 @@ def saved_task(data: dict[str, Any], source: str = "<saved model>") -> TaskDefin
         task.tfds is not None
         or builtin is None
         or builtin.tfds is None
-        or builtin.type != task.type
+        or builtin.kind is not task.kind
     ):
         return task
     if task.labels == builtin.labels:
