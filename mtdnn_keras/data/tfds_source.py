@@ -8,6 +8,7 @@ imports it lazily). Reading and preparing need TensorFlow.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import json
 import os
@@ -59,7 +60,7 @@ class TfdsSplit(SplitSource):
         """The hosts the dataset, not prepared, would be downloaded from, if none can be
         reached; `None` if one can."""
         hosts = download_hosts(self.task.tfds.name)
-        return None if any(map(_reachable, hosts)) else hosts
+        return None if _any_reachable(hosts) else hosts
 
     @staticmethod
     def problems(splits: list[TfdsSplit]) -> list[str]:
@@ -188,7 +189,7 @@ def prepare_datasets(names: list[str], data_dir: Path) -> None:
             continue
         if prepared_splits(folder) is None:
             name_hosts = download_hosts(name)
-            if not any(map(_reachable, name_hosts)):
+            if not _any_reachable(name_hosts):
                 missing.append(name)
                 hosts.update(dict.fromkeys(name_hosts))
     if missing:
@@ -285,6 +286,13 @@ def download_hosts(name: str) -> list[str]:
         urls = [config_url]
     hosts = sorted({urllib.parse.urlsplit(url).hostname for url in urls} - {None})
     return hosts or [TFDS_MIRROR_HOST]
+
+
+def _any_reachable(hosts: list[str]) -> bool:
+    """Whether one of `hosts` answers, all probed at once: offline, where a connection
+    hangs until its timeout, the wait is one timeout, not one per host."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(len(hosts), 1)) as pool:
+        return any(pool.map(_reachable, hosts))
 
 
 @functools.cache
