@@ -13,7 +13,7 @@ from pathlib import Path
 from mtdnn_keras.cli.console import quiet_tensorflow
 
 from mtdnn_keras.data.data_options import DATA_SOURCES, DataOptions
-from mtdnn_keras.training.training_config import PRECISIONS, STRATEGIES, XLA_MODES
+from mtdnn_keras.training.training_config import ADVERSARIAL, PRECISIONS, STRATEGIES, XLA_MODES
 
 RUNS_DIR = "runs"  # where a command without --output-dir writes its new folder
 
@@ -144,6 +144,35 @@ def _add_training_flags(
         default="auto",
         choices=XLA_MODES,
         help="compile the training step with XLA (auto: on GPU/TPU, off on CPU)",
+    )
+    smart = parser.add_argument_group(
+        "SMART adversarial training (defaults: the reference's; classification, regression "
+        "and ranking tasks)"
+    )
+    smart.add_argument(
+        "--adversarial",
+        default="none",
+        choices=ADVERSARIAL,
+        help="smart: add SMART's adversarial smoothness term to the loss (about 3x a step)",
+    )
+    smart.add_argument("--adv-epsilon", type=float, default=1e-6, help="normalisation epsilon")
+    smart.add_argument("--adv-step-size", type=float, default=1e-5, help="ascent step size")
+    smart.add_argument(
+        "--adv-noise-var", type=float, default=1e-5, help="initial noise standard deviation"
+    )
+    smart.add_argument("--adv-steps", type=int, default=1, help="ascent steps (K)")
+    smart.add_argument("--adv-alpha", type=float, default=1.0, help="weight of the term")
+    distill = parser.add_argument_group("knowledge distillation")
+    distill.add_argument(
+        "--soft-targets",
+        metavar="FOLDER",
+        help="a folder written by distill-targets: its tasks also learn the teachers' soft targets",
+    )
+    distill.add_argument(
+        "--soft-target-weight",
+        type=float,
+        default=0.5,
+        help="the soft targets' share of those tasks' loss (0.5: the paper's average)",
     )
 
 
@@ -359,6 +388,50 @@ def _parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--skip-bad-rows", action="store_true")
     _add_overwrite_flag(predict, "replace an existing --output file")
+
+    ensemble = commands.add_parser(
+        "ensemble",
+        help="score (or, with --task, predict) with the averaged ensemble of trained models",
+    )
+    ensemble.add_argument("--models", required=True, help="comma-separated model folders")
+    ensemble.add_argument(
+        "--tasks", help="tasks to score (default: every shared task an ensemble averages)"
+    )
+    ensemble.add_argument("--task", help="predict this task's --input instead of scoring")
+    ensemble.add_argument(
+        "--input", help="with --task: a file in its test format or tfds:NAME (as predict)"
+    )
+    _add_data_flags(ensemble)
+    ensemble.add_argument("--eval-file", action="append", metavar="TASK=PATH")
+    ensemble.add_argument(
+        "--output", help="scores as JSON; with --task the predictions (required), as predict"
+    )
+    ensemble.add_argument("--skip-bad-rows", action="store_true")
+    _add_overwrite_flag(ensemble, "replace an existing --output file")
+
+    distill = commands.add_parser(
+        "distill-targets",
+        help="write an ensemble's soft targets on the tasks' training sets (for fit "
+        "--soft-targets)",
+    )
+    distill.add_argument("--models", required=True, help="comma-separated teacher folders")
+    distill.add_argument(
+        "--tasks", help="tasks (default: every shared classification and regression task)"
+    )
+    distill.add_argument("--output", required=True, help="the soft-target folder to write")
+    _add_data_flags(distill)
+    distill.add_argument(
+        "--train-file", action="append", metavar="TASK=PATH", help="a task's training file"
+    )
+    distill.add_argument(
+        "--max-train-examples",
+        action="append",
+        metavar="TASK=N",
+        help="sample as fit does (same --seed), e.g. sst2=8000",
+    )
+    distill.add_argument("--seed", type=int, default=0)
+    distill.add_argument("--skip-bad-rows", action="store_true")
+    _add_overwrite_flag(distill, "write into an --output folder that already holds files")
 
     split = commands.add_parser(
         "split-articles", help="split a SQuAD JSON file by article into train.json and dev.json"
@@ -607,6 +680,33 @@ def _run(args) -> int:
         )
         print(format_table(results))
         return 0
+    if args.command == "ensemble":
+        return _ensemble(args)
+    if args.command == "distill-targets":
+        from mtdnn_keras.training.run_plan import plan_distill_targets
+
+        models = _split(args.models, "--models")
+        options = DataOptions(
+            data_dir=args.data_dir,
+            source=args.data_source,
+            tfds_data_dir=args.tfds_data_dir,
+            train_files=_pairs(args.train_file, "--train-file"),
+        )
+        plan_distill_targets(models, args.tasks, options, args.output, args.overwrite)
+        from mtdnn_keras.training.ensemble_runs import distill_targets
+
+        distill_targets(
+            models,
+            args.output,
+            args.tasks,
+            options,
+            _pairs(args.max_train_examples, "--max-train-examples", int),
+            args.seed,
+            args.skip_bad_rows,
+            overwrite=args.overwrite,
+        )
+        print(f"wrote {args.output}")
+        return 0
     if args.command == "split-articles":
         from mtdnn_keras.data.squad_articles import split_articles
 
@@ -636,6 +736,54 @@ def _run(args) -> int:
         print(f"wrote {count} predictions to {args.output}")
         return 0
     raise AssertionError(args.command)
+
+
+def _ensemble(args) -> int:
+    from mtdnn_keras.training.run_plan import ensemble_tasks, plan_ensemble, plan_predict
+
+    models = _split(args.models, "--models")
+    options = DataOptions(
+        data_dir=args.data_dir,
+        source=args.data_source,
+        tfds_data_dir=args.tfds_data_dir,
+        eval_files=_pairs(args.eval_file, "--eval-file"),
+    )
+    if args.task:
+        if args.tasks or args.eval_file:
+            raise ValueError(
+                "--task predicts one task's --input: give --tasks/--eval-file without it"
+            )
+        if not args.output:
+            raise ValueError("--task predicts into --output: give it")
+        ensemble_tasks(models, args.task)
+        plan_predict(models[0], args.task, args.input, args.output, args.overwrite, options)
+        from mtdnn_keras.training.ensemble_runs import predict_ensemble_file
+
+        count = predict_ensemble_file(
+            models,
+            args.task,
+            args.input,
+            args.output,
+            args.skip_bad_rows,
+            overwrite=args.overwrite,
+            data=options,
+        )
+        print(f"wrote {count} predictions of the {len(models)}-model ensemble to {args.output}")
+        return 0
+    if args.input:
+        raise ValueError("--input is what --task predicts: give --task")
+    plan_ensemble(models, args.tasks, options, args.output, args.overwrite)
+    from mtdnn_keras.training.ensemble_runs import evaluate_ensemble
+    from mtdnn_keras.training.evaluator import format_table
+
+    results = evaluate_ensemble(
+        models, args.tasks, options, args.output, args.skip_bad_rows, overwrite=args.overwrite
+    )
+    table = {f"ensemble {name}": scores for name, scores in results["ensemble"].items()}
+    for model, member in results["members"].items():
+        table.update({f"{model} {name}": scores for name, scores in member.items()})
+    print(format_table(table))
+    return 0
 
 
 if __name__ == "__main__":

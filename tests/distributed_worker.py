@@ -4,6 +4,8 @@ before TensorFlow starts, so each case runs here, in a fresh process.
     python tests/distributed_worker.py mirrored DATA_DIR ENCODER OUT
         trains the same steps on one device and mirrored on 2 logical CPUs (dropout off),
         writing each one's per-step losses (OUT/losses.json) and weights (OUT/<name>.npz).
+    python tests/distributed_worker.py mirrored-smart DATA_DIR ENCODER OUT
+        the same with SMART's adversarial term.
     python tests/distributed_worker.py multi-worker DATA_DIR ENCODER OUT
         (with TF_CONFIG) records the task and the examples of each step of one epoch as this
         worker's replica sees them, and every task's examples (OUT/epoch.json), then trains with `fit` under
@@ -45,7 +47,7 @@ def _training_setup(data_dir, encoder, dropout):
     return start, tasks, data
 
 
-def mirrored(data_dir, encoder, out):
+def mirrored(data_dir, encoder, out, smart=False):
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -65,6 +67,10 @@ def mirrored(data_dir, encoder, out):
         with strategy.scope():
             model = start.build_model(tasks, "cls")
             model.compile(optimizer=make_optimizer("adamax", 1e-3))
+        if smart:  # noise and a step large enough to move the perturbation
+            from mtdnn_keras.regularizers.smart_perturbation import SmartPerturbation
+
+            model.adversarial = SmartPerturbation(noise_var=1e-2, step_size=1.0)
         losses = []
         record = keras.callbacks.LambdaCallback(
             on_train_batch_end=lambda batch, logs, losses=losses: losses.append(logs["loss"])
@@ -125,6 +131,9 @@ def multi_worker(data_dir, encoder, out):
 
 if __name__ == "__main__":
     mode, data_dir, encoder, out = sys.argv[1:5]
-    {"mirrored": mirrored, "multi-worker": multi_worker}[mode](
-        Path(data_dir), Path(encoder), Path(out)
-    )
+    modes = {
+        "mirrored": mirrored,
+        "mirrored-smart": lambda *paths: mirrored(*paths, smart=True),
+        "multi-worker": multi_worker,
+    }
+    modes[mode](Path(data_dir), Path(encoder), Path(out))

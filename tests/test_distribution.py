@@ -60,13 +60,16 @@ def _run(commands, env_per_process):
         assert process.returncode == 0, output[-3000:]
 
 
-def test_mirrored_on_two_devices_trains_as_one_device(four_tasks, tiny_encoder_dir, tmp_path):
+@pytest.mark.parametrize("mode", ["mirrored", "mirrored-smart"])
+def test_mirrored_on_two_devices_trains_as_one_device(four_tasks, tiny_encoder_dir, tmp_path, mode):
+    """Also with SMART: each replica perturbs its rows with their share of the global
+    batch's noise, so the step is the one-device step."""
     _run(
         [
             [
                 sys.executable,
                 str(WORKER),
-                "mirrored",
+                mode,
                 str(four_tasks),
                 str(tiny_encoder_dir),
                 str(tmp_path),

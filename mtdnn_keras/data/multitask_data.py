@@ -10,6 +10,7 @@ import tensorflow as tf
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.features.example import Example
 from mtdnn_keras.features.text_pair_encoder import sequence_length
+from mtdnn_keras.task_types.task_type import SOFT_TARGET_FIELD, LabelField
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 
 PADDING_MODES = ("bucket", "batch", "max")
@@ -30,7 +31,7 @@ class MultiTaskData:
     `padding_mask` (bool), each `(batch, length)`; `y` holds `task_id` `(batch,)` int32, the
     task's index in `tasks`, and the labels of every type in the run (`TaskType.label_fields`:
     `label` `(batch,)` float32, a class index or score; `span` `(batch, 2)`; `tags` `(batch,
-    length)`), zeros where the batch's task has none: `sample_from_datasets` needs one
+    length)`; `soft_target` with distillation), zeros where the batch's task has none: `sample_from_datasets` needs one
     structure. The task id is a per-example vector so that `tf.distribute` can split batches
     across replicas.
 
@@ -48,6 +49,10 @@ class MultiTaskData:
             an epoch ends when this task's batches are exhausted, each taken once (the QA
             follow-up's weighted stochastic batch selection), so epochs differ in length.
             Without it an epoch is `steps_per_epoch` steps.
+        soft_targets: dict of task name to `(examples, width)` float32 soft targets aligned
+            with its `train_examples` (distillation; `SoftTargets.for_examples`). Their
+            batches carry them as `y["soft_target"]`, zero-padded to the widest; every other
+            batch of the run carries zeros there.
     """
 
     def __init__(
@@ -60,6 +65,7 @@ class MultiTaskData:
         padding: str = "bucket",
         seed: int = 0,
         main_task: str | None = None,
+        soft_targets: dict[str, np.ndarray] | None = None,
     ):
         if padding not in PADDING_MODES:
             raise ValueError(
@@ -71,9 +77,10 @@ class MultiTaskData:
         self.mixing = mixing or MixingStrategy()
         self.padding = padding
         self.seed = seed
+        self.soft_targets = soft_targets or {}
         self.label_fields = {}
         for task in tasks:
-            self.label_fields.update(task.kind.label_fields)
+            self.label_fields.update(self._label_fields(task))
         self._task_datasets = {}
         self.batch_counts = {}
         for index, task in enumerate(tasks):
@@ -183,7 +190,7 @@ class MultiTaskData:
             count = int(sum(math.ceil(size / self.batch_size) for size in bucket_sizes))
         else:
             length = task.max_seq_length if self.padding == "max" else None
-            fields = task.kind.label_fields
+            fields = self._label_fields(task)
             batches = shuffled.padded_batch(
                 self.batch_size,
                 padded_shapes=(
@@ -195,12 +202,20 @@ class MultiTaskData:
             count = math.ceil(len(lengths) / self.batch_size)
         return batches, count
 
-    @staticmethod
-    def _padding_values(task: TaskDefinition):
+    def _label_fields(self, task: TaskDefinition) -> dict[str, LabelField]:
+        """The labels of the task's batches: its type's, and its soft targets if it has them
+        (each row's, zero-padded to the run's widest)."""
+        fields = dict(task.kind.label_fields)
+        if task.name in self.soft_targets:
+            width = max(targets.shape[1] for targets in self.soft_targets.values())
+            fields[SOFT_TARGET_FIELD] = LabelField((width,), "float32")
+        return fields
+
+    def _padding_values(self, task: TaskDefinition):
         features = {"token_ids": 0, "segment_ids": 0, "padding_mask": False}
         labels = {
             name: tf.constant(field.pad, field.dtype)
-            for name, field in task.kind.label_fields.items()
+            for name, field in self._label_fields(task).items()
         }
         return ({k: tf.constant(v, _FEATURE_DTYPES[k]) for k, v in features.items()}, labels)
 

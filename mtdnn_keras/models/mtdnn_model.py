@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from mtdnn_keras.encoders.backbone_stages import embedding_output, encode_embeddings
 from mtdnn_keras.layers.masked_mean_pooling import MaskedMeanPooling
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 from mtdnn_keras.tasks.task_registry import saved_task
@@ -78,22 +79,7 @@ class MTDNNModel(keras.Model):
             "segment_ids": keras.Input(shape=(None,), dtype="int32", name="segment_ids"),
             "padding_mask": keras.Input(shape=(None,), dtype="bool", name="padding_mask"),
         }
-        encoded = backbone(inputs)
-        if pooling == "mean":
-            pooled = self.mean_pooling(encoded["sequence_output"], inputs["padding_mask"])
-        else:
-            pooled = encoded["pooled_output"]
-        encoded = {"sequence_output": encoded["sequence_output"], "pooled": pooled}
-        outputs = {
-            task.name: task.kind.head_output(
-                task,
-                self.task_dropouts.get(task.name),
-                self.task_heads[task.name],
-                encoded,
-                inputs,
-            )
-            for task in tasks
-        }
+        outputs = self._head_outputs(tasks, backbone(inputs), inputs)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===
@@ -107,6 +93,38 @@ class MTDNNModel(keras.Model):
         self.task_loss_trackers = [
             keras.metrics.Mean(name=f"{name}_loss") for name in self.task_names
         ]
+        # training objectives beyond the task losses, set by the trainer (not saved):
+        # SMART (`mtdnn_keras.regularizers.SmartPerturbation`) and soft targets
+        # (`mtdnn_keras.losses.distillation_loss.DistillationLoss`)
+        self.adversarial = None
+        self.distillation = None
+
+    def _head_outputs(self, tasks, backbone_outputs, inputs):
+        """Every task's output from the backbone's (`sequence_output`, `pooled_output`)."""
+        sequence = backbone_outputs["sequence_output"]
+        if self.mean_pooling is not None:
+            pooled = self.mean_pooling(sequence, inputs["padding_mask"])
+        else:
+            pooled = backbone_outputs["pooled_output"]
+        encoded = {"sequence_output": sequence, "pooled": pooled}
+        return {
+            task.name: task.kind.head_output(
+                task,
+                self.task_dropouts.get(task.name),
+                self.task_heads[task.name],
+                encoded,
+                inputs,
+            )
+            for task in tasks
+        }
+
+    def perturbed_outputs(self, inputs, noise):
+        """Every task's output with `noise` `(batch, length, hidden)` added to the encoder's
+        embeddings after their layer norm, through the model's own layers (SMART)."""
+        embeddings = embedding_output(self.backbone, inputs["token_ids"], inputs["segment_ids"])
+        embeddings = embeddings + ops.cast(noise, embeddings.dtype)
+        encoded = encode_embeddings(self.backbone, embeddings, inputs["padding_mask"])
+        return self._head_outputs(self.tasks, encoded, inputs)
 
     def get_config(self):
         return {
@@ -174,10 +192,13 @@ class MTDNNModel(keras.Model):
             return branches[0]()
         return tf.switch_case(task_id, branches)
 
-    @staticmethod
-    def _loss_fn(task, output, labels):
+    def _loss_fn(self, task, output, labels):
         def loss():
-            return task.kind.loss(task, ops.cast(output, "float32"), labels)
+            output32 = ops.cast(output, "float32")
+            value = task.kind.loss(task, output32, labels)
+            if self.distillation is not None and self.distillation.covers(task, labels):
+                value = self.distillation.loss(task, output32, labels, value)
+            return value
 
         return loss
 
@@ -201,7 +222,10 @@ class MTDNNModel(keras.Model):
         labels = {name: value for name, value in y.items() if name != "task_id"}
         if "label" in labels:
             labels["label"] = ops.cast(labels["label"], "float32")
-        share = self.task_loss(task_id, outputs, labels) / ops.maximum(examples, 1.0)
+        summed = self.task_loss(task_id, outputs, labels)
+        if training and self.adversarial is not None:
+            summed = summed + self.adversarial.term(self, x, outputs, task_id)
+        share = summed / ops.maximum(examples, 1.0)
         loss = context.all_reduce(tf.distribute.ReduceOp.SUM, share) if distributed else share
         return task_id, share, loss
 

@@ -16,6 +16,8 @@ class Classification(TaskType):
 
     name = "classification"
     metrics = ("accuracy", "f1", "mcc")
+    supports_smart = True
+    ensemble_averages = True
 
     def check(self, task, fail) -> None:
         if task.reader.choices:
@@ -53,6 +55,22 @@ class Classification(TaskType):
         from mtdnn_keras.losses.cross_entropy import summed_cross_entropy
 
         return summed_cross_entropy(y["label"], output)
+
+    def smart_divergence(self, task, clean, perturbed):
+        from mtdnn_keras.losses.divergences import symmetric_kl
+
+        return symmetric_kl(clean, perturbed)
+
+    def soft_target_width(self, task) -> int:
+        return len(task.labels)
+
+    def soft_target(self, task, record):
+        return [float(record["probabilities"][label]) for label in task.labels]
+
+    def soft_target_loss(self, task, output, soft):
+        from mtdnn_keras.losses.divergences import soft_cross_entropy
+
+        return soft_cross_entropy(soft, output)
 
     def decode(self, task, outputs, examples, prepared):
         return list(softmax(np.concatenate(outputs)))

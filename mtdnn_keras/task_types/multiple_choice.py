@@ -15,6 +15,7 @@ class MultipleChoice(TaskType):
     name = "multiple_choice"
     metrics = ("accuracy",)
     has_labels = False
+    ensemble_averages = True
 
     def check(self, task, fail) -> None:
         check_linear_head(task, fail)

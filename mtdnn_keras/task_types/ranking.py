@@ -18,6 +18,8 @@ class Ranking(TaskType):
     name = "ranking"
     metrics = ("accuracy", "f1")
     own_fields = ("positive_label", "group_size", "ranking_gamma")
+    supports_smart = True
+    ensemble_averages = True
 
     def check(self, task, fail) -> None:
         super().check(task, fail)
@@ -47,6 +49,17 @@ class Ranking(TaskType):
                 output, y["label"], task.group_size, task.ranking_gamma, reduction="none"
             )
         )
+
+    def smart_divergence(self, task, clean, perturbed):
+        from keras import ops
+
+        from mtdnn_keras.losses.divergences import symmetric_kl
+
+        # a query's candidates, as the listwise loss reads them
+        def group(relevance):
+            return ops.reshape(relevance * task.ranking_gamma, (-1, task.group_size))
+
+        return symmetric_kl(group(clean), group(perturbed))
 
     def train_batches(self, task, examples, batcher, index):
         from mtdnn_keras.features.text_pair_encoder import TextPairEncoder

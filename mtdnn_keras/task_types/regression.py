@@ -19,6 +19,8 @@ class Regression(TaskType):
     default_metrics = ("pearson", "spearman")
     has_labels = False
     own_fields = ("score_range",)
+    supports_smart = True
+    ensemble_averages = True
 
     def describe(self, task) -> str:
         return "score"
@@ -44,6 +46,22 @@ class Regression(TaskType):
         from keras import ops
 
         return ops.sum(ops.square(output - y["label"]))
+
+    def smart_divergence(self, task, clean, perturbed):
+        from keras import ops
+
+        return ops.sum(ops.square(clean - perturbed))
+
+    def soft_target_width(self, task) -> int:
+        return 1
+
+    def soft_target(self, task, record):
+        return [float(record["score"])]
+
+    def soft_target_loss(self, task, output, soft):
+        from keras import ops
+
+        return ops.sum(ops.square(output - soft[:, 0]))
 
     def decode(self, task, outputs, examples, prepared):
         return [float(score) for score in np.concatenate(outputs)]

@@ -38,6 +38,11 @@ class LabelField:
     pad: float | int = 0
 
 
+# the training batches' `y` entry of distillation's soft targets `(batch, width)`: zeros for
+# a task without them (`MultiTaskData`, `DistillationLoss`)
+SOFT_TARGET_FIELD = "soft_target"
+
+
 class TaskType:
     """The interface of a task type, and what most types share.
 
@@ -70,6 +75,10 @@ class TaskType:
     own_fields: tuple[str, ...] = ()
     # the labels `y` of its training batches
     label_fields: dict[str, LabelField] = {"label": LabelField((), "float32")}
+    # whether SMART's smoothness term trains the type's tasks (`smart_divergence`)
+    supports_smart: bool = False
+    # whether an ensemble averages the type's decoded predictions (`Ensemble`)
+    ensemble_averages: bool = False
 
     # === The task file ===
 
@@ -154,6 +163,29 @@ class TaskType:
         """The loss summed over the batch's examples (float32 `output`)."""
         raise NotImplementedError
 
+    # === SMART and distillation ===
+
+    def smart_divergence(self, task, clean, perturbed):
+        """SMART's divergence between the head's outputs on clean and on perturbed
+        embeddings (float32), summed over the batch's examples: what the adversarial step
+        ascends and the smoothness term adds (types with `supports_smart`)."""
+        raise NotImplementedError(f"{self.name} tasks train without SMART")
+
+    def soft_target_width(self, task) -> int | None:
+        """The length of one example's soft target (distillation), or `None`: the type's
+        tasks take none."""
+        return None
+
+    def soft_target(self, task, record: dict) -> list[float]:
+        """One example's soft target from its prediction record, as `records` writes it (an
+        ensemble's mean probabilities or score); `KeyError`/`ValueError` if it has none."""
+        raise NotImplementedError(f"{self.name} tasks take no soft targets")
+
+    def soft_target_loss(self, task, output, soft):
+        """The loss of the head's output (float32) against soft targets `soft` `(batch,
+        soft_target_width)`, summed over the batch's examples."""
+        raise NotImplementedError(f"{self.name} tasks take no soft targets")
+
     # === Training batches ===
 
     def train_batches(self, task, examples, batcher, index: int):
@@ -164,7 +196,16 @@ class TaskType:
 
         encoder = TextPairEncoder(batcher.tokenizer, task.max_seq_length)
         encoded = encoder.dataset(examples, pair=self.is_pair(task))
-        encoded = encoded.map(lambda features, label: (features, {"label": label})).cache()
+        soft = batcher.soft_targets.get(task.name)
+        if soft is None:
+            encoded = encoded.map(lambda features, label: (features, {"label": label}))
+        else:  # distillation: each example's soft target beside its label
+            import tensorflow as tf
+
+            encoded = tf.data.Dataset.zip(encoded, tf.data.Dataset.from_tensor_slices(soft)).map(
+                lambda pair, target: (pair[0], {"label": pair[1], SOFT_TARGET_FIELD: target})
+            )
+        encoded = encoded.cache()
         lengths = np.fromiter(encoded.map(sequence_length).as_numpy_iterator(), dtype=np.int64)
         return batcher.length_batches(index, task, encoded, lengths)
 

@@ -16,6 +16,7 @@ from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.data.multitask_data import MultiTaskData
 from mtdnn_keras.distribute.replica_batches import distribute_batches
 from mtdnn_keras.distribute.strategy import make_strategy
+from mtdnn_keras.losses.distillation_loss import DistillationLoss
 from mtdnn_keras.models.model_directory import (
     CONFIG_FILE,
     MODEL_FILE,
@@ -37,6 +38,7 @@ from mtdnn_keras.training.run_plan import (
     plan_evaluate,
     plan_fit,
     plan_predict,
+    soft_target_tasks,
 )
 from mtdnn_keras.training.starting_point import StartingPoint
 from mtdnn_keras.training.task_progress_bar import TaskProgressBar
@@ -65,7 +67,7 @@ def read_eval_sets(dev: dict, skip_bad_rows: bool = False) -> list[EvalSet]:
     sets = []
     for name, (task, source) in dev.items():
         result = source.read(skip_bad_rows)
-        _report_skipped(result)
+        report_skipped(result)
         sets.append(EvalSet(name, task, result.examples))
     return sets
 
@@ -91,7 +93,7 @@ def fit(config: TrainingConfig) -> FitResult:
     for task in tasks:
         result = data.train[task.name].read(config.skip_bad_rows)
         sample(result, config.max_train_examples.get(task.name), config.seed)
-        _report_skipped(result)
+        report_skipped(result)
         train_examples[task.name] = result.examples
     return train(config, start, tasks, train_examples, eval_sets, started=started)
 
@@ -124,6 +126,7 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
     output_dir = Path(config.output_dir)
     start.check_lengths(tasks)
     tokenizer = start.tokenizer
+    soft_targets, distillation = _soft_targets(config, tasks, train_examples)
     data = MultiTaskData(
         tasks,
         train_examples,
@@ -133,6 +136,7 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
         config.padding,
         config.seed,
         config.main_task,
+        soft_targets,
     )
     epochs = config.epochs
     if config.min_steps is not None:  # at once, then an epoch more while short of it
@@ -191,6 +195,14 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
                 # own policy is float16; here only the encoder's is
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             model.compile(optimizer=optimizer, jit_compile=_use_xla(config.xla))
+    model.adversarial = config.smart_perturbation()  # training objectives (not saved)
+    model.distillation = distillation
+    if model.adversarial is not None:
+        without = [task.name for task in tasks if not task.kind.supports_smart]
+        print(
+            "SMART adversarial training"
+            + (f"; {', '.join(without)} without it (their types take none)" if without else "")
+        )
     if config.save_model:
         check_free_space(output_dir, model)
     if not config.resume:  # the first writes, once every check has passed
@@ -229,7 +241,6 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
     if done:
         evaluation.restore(done)
     if done < total_steps:  # else it was killed after its last checkpoint: nothing to do
-
         model.fit(
             stream,
             epochs=1,
@@ -304,9 +315,34 @@ def predict_file(
     task = source.task
     predictor = Predictor.load(model_dir, batch_size)
     result = source.read(skip_bad_rows)
-    _report_skipped(result)
+    report_skipped(result)
     examples = result.examples
-    records = predictor.predict_examples(task.name, examples)
+    write_predictions(task, examples, predictor.predict_examples(task.name, examples), output_path)
+    return len(examples)
+
+
+def _soft_targets(config: TrainingConfig, tasks, train_examples):
+    """`(soft targets by task, DistillationLoss)` of `--soft-targets`, or `({}, None)`."""
+    targets, covered = soft_target_tasks(config, tasks)
+    if targets is None:
+        return {}, None
+    width = max(task.kind.soft_target_width(task) for task in covered)
+    soft = {
+        task.name: targets.for_examples(task, train_examples[task.name], width) for task in covered
+    }
+    without = [task.name for task in tasks if task.name not in soft]
+    print(
+        f"distillation: {', '.join(soft)} learn the soft targets of {targets.folder} "
+        f"(weight {config.soft_target_weight:g})"
+        + (f"; {', '.join(without)} their labels only" if without else "")
+    )
+    return soft, DistillationLoss(frozenset(soft), config.soft_target_weight)
+
+
+def write_predictions(task, examples, records: list[dict], output_path: str | Path) -> None:
+    """Writes `predict`'s output file atomically: a GLUE submission TSV (`index`,
+    `prediction`) for `.tsv`, the task's official JSON for `.json` where it has one (SQuAD's
+    `{id: answer}`), else JSON lines of `{"id": ..., **record}`."""
     output_path = Path(output_path)
     suffix = output_path.suffix.lower()
     with atomic_file(output_path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
@@ -322,7 +358,6 @@ def predict_file(
         else:
             for example, record in zip(examples, records):
                 handle.write(json.dumps({"id": example.id, **record}) + "\n")
-    return len(examples)
 
 
 def _select_by(spec: str | None, eval_sets: list[EvalSet]) -> list[str] | None:
@@ -379,6 +414,6 @@ def _resumed_model(output_dir: Path, run_record: dict):
     return load_checkpoint(output_dir)
 
 
-def _report_skipped(result) -> None:
+def report_skipped(result) -> None:
     if result.skipped:
         print(f"warning: {result.summary()}")

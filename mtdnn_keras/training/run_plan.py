@@ -14,13 +14,14 @@ from pathlib import Path
 from mtdnn_keras.data.data_options import DataOptions
 from mtdnn_keras.data.data_source import check_sources, extra_dev_sources, input_source, source_for
 from mtdnn_keras.data.example_reader import DataError
+from mtdnn_keras.data.soft_targets import SoftTargets
 from mtdnn_keras.data.split_source import SplitSource
-from mtdnn_keras.models.model_files import saved_tasks
+from mtdnn_keras.models.model_files import check_model_folder, saved_tasks
 from mtdnn_keras.storage.output_guard import check_output
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 from mtdnn_keras.tasks.task_registry import TaskRegistry
 from mtdnn_keras.training.run_folder import check_run_folder
-from mtdnn_keras.training.training_config import TrainingConfig
+from mtdnn_keras.training.training_config import ConfigError, TrainingConfig
 
 
 @dataclasses.dataclass
@@ -93,7 +94,24 @@ def plan_fit(config: TrainingConfig) -> RunData:
     if config.init_model:
         saved = {task.name: task for task in saved_tasks(config.init_model)}
         tasks = starting_definitions(tasks, saved)
+    soft_target_tasks(config, tasks)
     return run_data(tasks, config.data_options())
+
+
+def soft_target_tasks(config: TrainingConfig, tasks: list[TaskDefinition]):
+    """`(SoftTargets, the tasks of the run that have soft targets)`, or `(None, [])` without
+    `--soft-targets`; a folder that covers none of them is refused."""
+    if not config.soft_targets:
+        return None, []
+    targets = SoftTargets(config.soft_targets)
+    covered = targets.covered(tasks)
+    if not covered:
+        raise ConfigError(
+            f"--soft-targets {config.soft_targets} has soft targets for "
+            f"{', '.join(sorted(targets.tasks)) or 'no task'}, none of this run's tasks "
+            f"({', '.join(task.name for task in tasks)})"
+        )
+    return targets, covered
 
 
 def starting_definitions(
@@ -166,6 +184,84 @@ def plan_predict(
     check_output(output_path, overwrite=overwrite, protected=[model_dir, source.where], kind="file")
     check_sources({f"{task_name} input": source})
     return source
+
+
+def ensemble_tasks(model_dirs: list[str], spec: str | None) -> list[TaskDefinition]:
+    """The tasks that `spec` names (default: every task all the models share whose type an
+    ensemble averages), as the first model defines them; each model must have each."""
+    if not model_dirs:
+        raise ValueError("--models names no model")
+    for model_dir in model_dirs:
+        check_model_folder(model_dir)
+    if spec is None:
+        shared = set.intersection(*({t.name for t in saved_tasks(m)} for m in model_dirs))
+        chosen = [
+            task
+            for task in saved_tasks(model_dirs[0])
+            if task.name in shared and task.kind.ensemble_averages
+        ]
+        if not chosen:
+            raise ValueError(f"the models {model_dirs} share no task an ensemble averages")
+        return chosen
+    chosen = model_tasks(model_dirs[0], spec)
+    for model_dir in model_dirs[1:]:
+        model_tasks(model_dir, spec)  # each model has each task
+    for task in chosen:
+        if not task.kind.ensemble_averages:
+            raise ValueError(
+                f"{task.name} is a {task.kind.name} task, whose predictions an ensemble does "
+                "not average (classification, regression, ranking and multiple choice)"
+            )
+    return chosen
+
+
+def plan_ensemble(
+    model_dirs: list[str],
+    tasks: str | None,
+    options: DataOptions,
+    output: str | None = None,
+    overwrite: bool = False,
+) -> RunData:
+    """The checks of `ensemble` (scoring): the models, their shared tasks, the output file
+    and the dev data."""
+    if output:
+        protected = [*model_dirs, *options.eval_files.values()]
+        check_output(
+            output,
+            overwrite=overwrite,
+            protected=protected + ([options.data_dir] if options.data_dir else []),
+            kind="file",
+        )
+    return run_data(ensemble_tasks(model_dirs, tasks), options, splits=("dev",))
+
+
+def plan_distill_targets(
+    model_dirs: list[str],
+    tasks: str | None,
+    options: DataOptions,
+    output: str,
+    overwrite: bool = False,
+) -> RunData:
+    """The checks of `distill-targets`: the models, the tasks (each one's type must take
+    soft targets), the output folder and the training data."""
+    chosen = ensemble_tasks(model_dirs, tasks)
+    if tasks is None:
+        chosen = [task for task in chosen if task.kind.soft_target_width(task) is not None]
+    without = [task.name for task in chosen if task.kind.soft_target_width(task) is None]
+    if without or not chosen:
+        raise ValueError(
+            f"{', '.join(without) or 'none of the shared tasks'}: no soft targets for their "
+            "types (classification and regression tasks take them)"
+        )
+    protected = [*model_dirs, *options.train_files.values()]
+    check_output(
+        output,
+        overwrite=overwrite,
+        protected=protected + ([options.data_dir] if options.data_dir else []),
+        option="--output",
+        kind="folder",
+    )
+    return run_data(chosen, options, splits=("train",))
 
 
 def model_tasks(model_dir: str | Path, spec: str | None) -> list[TaskDefinition]:

@@ -17,6 +17,7 @@ XLA_MODES = ("auto", "on", "off")
 PADDINGS = ("bucket", "batch", "max")
 POOLINGS = ("auto", "cls", "mean")
 OPTIMIZERS = ("adamax", "adamw")
+ADVERSARIAL = ("none", "smart")
 MAX_BATCH_SIZE = 1 << 20
 
 
@@ -150,6 +151,14 @@ CHECKS = {
     "precision": _one_of(PRECISIONS),
     "gradient_accumulation_steps": _whole(1, 100_000),
     "xla": _one_of(XLA_MODES),
+    "adversarial": _one_of(ADVERSARIAL),
+    "adv_epsilon": _real(0.0, low_open=True),
+    "adv_step_size": _real(0.0),
+    "adv_noise_var": _real(0.0),
+    "adv_steps": _whole(1, 100),
+    "adv_alpha": _real(0.0),
+    "soft_targets": _text(optional=True),
+    "soft_target_weight": _real(0.0, 1.0),
 }
 
 
@@ -216,6 +225,15 @@ class TrainingConfig:
             mean of their gradients (a larger effective batch in the same memory).
         xla: compile the training step with XLA: `on`, `off`, or `auto` (on where a GPU or
             TPU trains; off on CPU, where it does not pay for its compile time).
+        adversarial: `smart` adds SMART's adversarial smoothness term to the loss of
+            classification, regression and ranking tasks (`SmartPerturbation`); `none`.
+        adv_epsilon, adv_step_size, adv_noise_var, adv_steps, adv_alpha: SMART's
+            normalisation epsilon, ascent step size, initial noise standard deviation,
+            ascent steps and the term's weight (defaults: the reference's).
+        soft_targets: a folder written by `distill-targets`: the tasks with a file there
+            train on their soft targets too (`DistillationLoss`).
+        soft_target_weight: the soft targets' share of those tasks' loss (0.5: the paper's
+            average of the hard and soft losses; 0: as without them).
     """
 
     tasks: str
@@ -257,6 +275,14 @@ class TrainingConfig:
     precision: str = "float32"
     gradient_accumulation_steps: int = 1
     xla: str = "auto"
+    adversarial: str = "none"
+    adv_epsilon: float = 1e-6
+    adv_step_size: float = 1e-5
+    adv_noise_var: float = 1e-5
+    adv_steps: int = 1
+    adv_alpha: float = 1.0
+    soft_targets: str | None = None
+    soft_target_weight: float = 0.5
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -279,6 +305,22 @@ class TrainingConfig:
                 raise ConfigError(
                     f"--max-steps {self.max_steps} is below --min-steps {self.min_steps}"
                 )
+
+    def smart_perturbation(self):
+        """SMART's term as these options set it (a `SmartPerturbation`), or `None` without
+        `adversarial`."""
+        if self.adversarial != "smart":
+            return None
+        from mtdnn_keras.regularizers.smart_perturbation import SmartPerturbation
+
+        return SmartPerturbation(
+            epsilon=self.adv_epsilon,
+            step_size=self.adv_step_size,
+            noise_var=self.adv_noise_var,
+            steps=self.adv_steps,
+            alpha=self.adv_alpha,
+            seed=self.seed,
+        )
 
     def data_options(self) -> DataOptions:
         """Where this run's data is (`mtdnn_keras.data.data_source`)."""
