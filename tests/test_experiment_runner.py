@@ -29,9 +29,14 @@ refinements:
   mtl: {{tasks: "rte,stsb", max_steps: 3}}
   mtl_no_rte: {{tasks: stsb, max_steps: 2}}
 single_task:
-  refinement: mtl
+  refinement: [mtl, mtl_no_rte]
+  keep_models: true
   seeds: {{rte: [0, 1]}}
   training: {{max_steps: 2}}
+distillation:
+  kd:
+    teachers: mtl
+    training: {{tasks: "rte,stsb", max_steps: 2}}
 adaptation:
   rte:
     task: rte
@@ -46,11 +51,31 @@ notes: Written by hand.
     report = run_experiment(config)
     text = report.read_text()
     runs = tmp_path / "runs"
-    for method in ("stdnn", "finetuned"):
+    for method in ("stdnn", "finetuned-mtl", "finetuned-mtl_no_rte"):
         for seed in (0, 1):
-            assert (runs / "single_task" / method / "rte" / f"seed-{seed}" / "run.json").is_file()
-    no_finetune = json.loads((runs / "single_task" / "no_finetune.json").read_text())
+            folder = runs / "single_task" / method / "rte" / f"seed-{seed}"
+            assert (folder / "run.json").is_file()
+            assert (folder / "model.keras").is_file() == (method != "stdnn")  # keep_models
+    no_finetune = json.loads((runs / "single_task" / "no_finetune-mtl.json").read_text())
     assert f"{no_finetune['rte']['accuracy']:.2f}" in text  # numbers come from the run files
+    assert json.loads((runs / "single_task" / "no_finetune-mtl_no_rte.json").read_text()) == {}
+    assert "MT-DNN, fine-tuned (`mtl_no_rte`)" in text
+    assert "fine-tuned (`mtl_no_rte`) − fine-tuned (`mtl`)" in text
+
+    # distillation: the teachers' soft targets, their ensemble's scores, the student
+    kd = runs / "distillation" / "kd"
+    soft = [
+        json.loads(line) for line in (kd / "soft_targets" / "rte.jsonl").read_text().splitlines()
+    ]
+    assert len(soft) == 60 and set(soft[0]["probabilities"]) == {"entailment", "not_entailment"}
+    ensemble = json.loads((kd / "ensemble-rte.json").read_text())
+    assert len(ensemble["members"]) == 2
+    student = json.loads((kd / "student" / "metrics.json").read_text())
+    config_used = json.loads((kd / "student" / "training_config.json").read_text())
+    assert config_used["soft_targets"] == str(kd / "soft_targets")
+    assert "## Multi-task knowledge distillation" in text
+    assert f"| rte | accuracy | {ensemble['members'][0]['accuracy']:.2f}, " in text
+    assert f"{ensemble['ensemble']['accuracy']:.2f} | {student['rte']['accuracy']:.2f} |" in text
     stdnn = [
         json.loads(
             (runs / "single_task" / "stdnn" / "rte" / f"seed-{s}" / "metrics.json").read_text()

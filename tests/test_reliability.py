@@ -126,18 +126,22 @@ def _weights(run):
     return [keras.ops.convert_to_numpy(v) for v in model.weights]
 
 
+@pytest.mark.parametrize("options", [(), ("--adversarial", "smart")], ids=["plain", "smart"])
 def test_a_run_killed_twice_mid_epoch_resumes_to_the_same_weights(
-    tiny_encoder_dir, small_glue, tmp_path
+    tiny_encoder_dir, small_glue, tmp_path, options
 ):
+    """Also with SMART, whose noise is drawn by step: a resumed run draws the same."""
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    subprocess.run(_fit(tiny_encoder_dir, small_glue, straight), check=True, capture_output=True)
+    run = subprocess.run
+    run(_fit(tiny_encoder_dir, small_glue, straight, *options), check=True, capture_output=True)
     assert not (straight / "checkpoint").exists()  # removed when a run finishes
 
     rng = random.Random()
     killed_at = []
     for cycle in range(2):  # kill at a random step, then again a few steps after the resume
         after = rng.randint(2, 14) if cycle == 0 else killed_at[-1] + rng.randint(1, 6)
-        command = _fit(tiny_encoder_dir, small_glue, killed, *(["--resume"] if cycle else []))
+        resume = ["--resume"] if cycle else []
+        command = _fit(tiny_encoder_dir, small_glue, killed, *options, *resume)
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         step_file = killed / "checkpoint" / "step.json"
         deadline = time.time() + 300
@@ -150,9 +154,8 @@ def test_a_run_killed_twice_mid_epoch_resumes_to_the_same_weights(
         killed_at.append(json.loads(step_file.read_text())["step"])
     total = json.loads((straight / "training_config.json").read_text())["total_steps"]
     assert killed_at[0] < killed_at[1] < total  # each kill fell inside the run
-    subprocess.run(
-        _fit(tiny_encoder_dir, small_glue, killed, "--resume"), check=True, capture_output=True
-    )
+    resumed = _fit(tiny_encoder_dir, small_glue, killed, *options, "--resume")
+    run(resumed, check=True, capture_output=True)
     assert not (killed / "checkpoint").exists()
 
     for a, b in zip(_weights(straight), _weights(killed), strict=True):

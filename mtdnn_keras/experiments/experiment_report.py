@@ -31,6 +31,8 @@ def write_experiment_report(config: dict, results: dict, output_dir: Path) -> Pa
         parts.append(_single_task(config, results["single_task"]))
     if config.get("adaptation"):
         parts.append(_adaptation(config, results["adaptation"], output_dir, report.parent))
+    if config.get("distillation"):
+        parts.append(_distillation(config, results))
     if config.get("notes"):
         parts.append(
             "## Notes (written by the experimenters, not generated)\n\n"
@@ -126,15 +128,40 @@ def _metric_columns(metrics: dict) -> list[str]:
     return [f"{task} {metric}" for task, values in metrics.items() for metric in values]
 
 
+def _refinement_names(single: dict) -> list[str]:
+    named = single["refinement"]
+    return [named] if isinstance(named, str) else list(named)
+
+
+def _columns(single: dict) -> list[tuple[str, str | None, str]]:
+    """`(method, refinement, heading)` of the single-task table's columns."""
+    names = _refinement_names(single)
+    columns = [("stdnn", None, METHODS["stdnn"])]
+    for name in names:
+        suffix = f" (`{name}`)" if len(names) > 1 else ""
+        columns.append(("no_finetune", name, METHODS["no_finetune"] + suffix))
+        columns.append(("finetuned", name, METHODS["finetuned"] + suffix))
+    return columns
+
+
 def _single_task(config: dict, rows: list[dict]) -> str:
     single = config["single_task"]
     defaults = config.get("defaults") or {}
+    names = _refinement_names(single)
+    columns = _columns(single)
+    gains = [(name, "stdnn") for name in names] + [(name, names[0]) for name in names[1:]]
+    gain_heads = [
+        f"fine-tuned{f' (`{a}`)' if len(names) > 1 else ''} − "
+        + ("ST-DNN" if b == "stdnn" else f"fine-tuned (`{b}`)")
+        for a, b in gains
+    ]
     lines = [
         "## ST-DNN vs MT-DNN (the paper's Tables 2 and 3)\n",
         "- **ST-DNN**: the plain encoder with a new head, trained on the task alone "
         "(`mtdnn-keras finetune --encoder`).",
-        f"- **MT-DNN, no fine-tuning**: the refinement `{single['refinement']}` evaluated as it "
-        "is (`mtdnn-keras evaluate`).",
+        f"- **MT-DNN, no fine-tuning**: the refinement{'s' if len(names) > 1 else ''} "
+        f"{', '.join(f'`{name}`' for name in names)} evaluated as "
+        f"{'they are' if len(names) > 1 else 'it is'} (`mtdnn-keras evaluate`).",
         "- **MT-DNN, fine-tuned**: that model's shared encoder and the task's head, trained "
         "further on the task alone (`mtdnn-keras finetune --model`).",
         f"- Budget of every single-task run: {_options({**defaults, **(single.get('training') or {})})}; "
@@ -142,37 +169,103 @@ def _single_task(config: dict, rows: list[dict]) -> str:
         f"- Seeds: {', '.join(f'{task} {len(seeds)}' for task, seeds in single['seeds'].items())}. "
         "Cells are mean ± sample standard deviation (number of seeds); the no-fine-tuning "
         "column is one model.\n",
-        "| task | metric | " + " | ".join(METHODS.values()) + " | fine-tuned − ST-DNN |",
-        "|---|---|" + "---|" * (len(METHODS) + 1),
+        "| task | metric | "
+        + " | ".join(c[2] for c in columns)
+        + " | "
+        + " | ".join(gain_heads)
+        + " |",
+        "|---|---|" + "---|" * (len(columns) + len(gains)),
     ]
-    seconds = {}
     for task in single["seeds"]:
         task_rows = [row for row in rows if row["task"] == task]
         metrics = next(iter(task_rows), {}).get("metrics", {})
         for metric in metrics:
             cells, means = [], {}
-            for method in METHODS:
-                values = [r["metrics"][metric] for r in task_rows if r["method"] == method]
-                means[method] = np.mean(values) if values else None
+            for method, refinement, _ in columns:
+                values = [
+                    r["metrics"][metric]
+                    for r in task_rows
+                    if r["method"] == method and r.get("refinement") == refinement
+                ]
+                key = refinement if method == "finetuned" else (method, refinement)
+                means[key] = np.mean(values) if values else None
                 cells.append(_mean_std(values, method != "no_finetune"))
-            gain = (
-                f"{means['finetuned'] - means['stdnn']:+.2f}"
-                if means["finetuned"] is not None and means["stdnn"] is not None
-                else "–"
-            )
-            lines.append(f"| {task} | {metric} | " + " | ".join(cells) + f" | {gain} |")
-        for row in task_rows:
-            if row.get("run"):
-                seconds.setdefault((row["method"], task), []).append(row["run"]["seconds"])
+            for a, b in gains:
+                first = means.get(a)
+                second = means.get(("stdnn", None)) if b == "stdnn" else means.get(b)
+                cells.append(
+                    f"{first - second:+.2f}" if first is not None and second is not None else "–"
+                )
+            lines.append(f"| {task} | {metric} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Per seed:\n")
     lines.append("| method | task | seed | scores | time |")
     lines.append("|---|---|---|---|---|")
-    for row in sorted(rows, key=lambda r: (r["method"], r["task"], r["seed"] or 0)):
+    headings = {(method, refinement): heading for method, refinement, heading in columns}
+    order = {key: index for index, key in enumerate(headings)}
+    for row in sorted(
+        rows,
+        key=lambda r: (order.get((r["method"], r.get("refinement")), 0), r["task"], r["seed"] or 0),
+    ):
         scores = ", ".join(f"{m} {v:.2f}" for m, v in row["metrics"].items())
         took = f"{row['run']['seconds']:.0f} s" if row.get("run") else "–"
         seed = "–" if row["seed"] is None else row["seed"]
-        lines.append(f"| {METHODS[row['method']]} | {row['task']} | {seed} | {scores} | {took} |")
+        heading = headings.get((row["method"], row.get("refinement")), row["method"])
+        lines.append(f"| {heading} | {row['task']} | {seed} | {scores} | {took} |")
+    return "\n".join(lines) + "\n"
+
+
+def _distillation(config: dict, results: dict) -> str:
+    """Each task's teachers (the fine-tuned single-task models of one refinement, by seed),
+    their averaged ensemble, and the student trained on their soft targets."""
+    defaults = config.get("defaults") or {}
+    lines = ["## Multi-task knowledge distillation (MT-DNN-KD)\n"]
+    for name, entry in config["distillation"].items():
+        done = results["distillation"].get(name, {})
+        block = {**defaults, **(entry.get("training") or {})}
+        lines.append(f"### `{name}`: teachers fine-tuned from `{entry['teachers']}`\n")
+        lines.append(
+            "Each task's teachers are the single-task runs fine-tuned from "
+            f"`{entry['teachers']}` (one per seed); their ensemble averages their class "
+            "probabilities (scores, for regression), writes the soft targets of the task's "
+            "training set (`mtdnn-keras distill-targets`) and is scored on its dev set "
+            "(`mtdnn-keras ensemble`). The student (`mtdnn-keras fit --soft-targets`) trains "
+            f"on {_options(block)}.\n"
+        )
+        student = done.get("student")
+        if student:
+            lines.append(
+                f"Student: {student['run']['steps']} steps, {student['run']['seconds'] / 60:.1f} min.\n"
+            )
+        lines.append(
+            "| task | metric | teachers (each) | teachers mean ± std | ensemble | student |"
+        )
+        lines.append("|---|---|---|---|---|---|")
+        for task, scores in done.get("ensembles", {}).items():
+            for metric, value in scores["ensemble"].items():
+                members = [member[metric] for member in scores["members"]]
+                student_value = (student or {}).get("metrics", {}).get(task, {}).get(metric)
+                lines.append(
+                    f"| {task} | {metric} | {', '.join(f'{v:.2f}' for v in members)} | "
+                    f"{_mean_std(members, True)} | {value:.2f} | "
+                    + (f"{student_value:.2f}" if student_value is not None else "–")
+                    + " |"
+                )
+        if student:
+            others = {
+                t: m for t, m in student["metrics"].items() if t not in done.get("ensembles", {})
+            }
+            if others:
+                lines.append("")
+                lines.append(
+                    "The student's other tasks (no teachers; hard labels only): "
+                    + "; ".join(
+                        f"{t} " + ", ".join(f"{m} {v:.2f}" for m, v in metrics.items())
+                        for t, metrics in others.items()
+                    )
+                    + "."
+                )
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 

@@ -7,6 +7,14 @@ The file (see `experiments/mtdnn_small_glue.yaml`) has up to three stages:
   task alone from the plain encoder) and MT-DNN fine-tuned (`fit` from a refinement's model),
   plus the refinement evaluated as it is (MT-DNN, no fine-tuning).
 - `adaptation`: domain-adaptation sweeps (`AdaptConfig`), by name.
+- `distillation`: multi-task knowledge distillation, by name. The fine-tuned single-task
+  models of one refinement (`single_task` with `keep_models`) are the teachers of each task:
+  their averaged ensemble writes soft targets on the task's training set (`distill-targets`)
+  and is scored on its dev set (`ensemble`); a student (`fit` with `soft_targets`) trains on
+  the entry's tasks.
+
+`single_task.refinement` names one refinement or a list of them (each one's fine-tuned
+runs then live in `single_task/finetuned-<name>/`, beside one set of ST-DNN runs).
 
 Every run writes its own folder under `output_dir`; a training run that finished (its
 `run.json` exists; adaptation runs: their `metrics.json`) is not run again, so an interrupted
@@ -24,10 +32,12 @@ from pathlib import Path
 
 import yaml
 
+from mtdnn_keras.data.soft_targets import MANIFEST as SOFT_MANIFEST
+from mtdnn_keras.data.soft_targets import SoftTargets
 from mtdnn_keras.experiments.adapt_config import RESULTS_FILE, AdaptConfig
 from mtdnn_keras.experiments.experiment_report import write_experiment_report
 from mtdnn_keras.experiments.isolated_run import run_isolated
-from mtdnn_keras.models.model_files import CONFIG_FILE
+from mtdnn_keras.models.model_files import CONFIG_FILE, saved_tasks
 from mtdnn_keras.storage.atomic_writes import write_json_atomically
 from mtdnn_keras.storage.run_lock import LOCK_FILE
 from mtdnn_keras.training.checkpoint_files import has_checkpoint
@@ -76,11 +86,13 @@ def load_experiment(path: str | Path) -> dict:
 
 
 TOP_LEVEL_KEYS = ("title", "output_dir", "report", "defaults", "refinements", "single_task",
-                  "adaptation", "notes")  # fmt: skip
-SINGLE_TASK_KEYS = ("refinement", "seeds", "training")
+                  "adaptation", "distillation", "notes")  # fmt: skip
+SINGLE_TASK_KEYS = ("refinement", "seeds", "training", "keep_models")
+DISTILLATION_KEYS = ("teachers", "training")
 # adaptation entries: AdaptConfig's fields (output_dir is the sweep's folder) and a refinement
 ADAPT_KEYS = tuple(f.name for f in dataclasses.fields(AdaptConfig) if f.name != "output_dir")
-RESERVED_NAMES = ("single_task", "adaptation")  # folders of those stages beside the refinements
+# folders of those stages beside the refinements
+RESERVED_NAMES = ("single_task", "adaptation", "distillation")
 
 
 class _ExperimentCheck:
@@ -123,6 +135,7 @@ class _ExperimentCheck:
             self.training(where, block, output_dir=str(Path(output_dir) / name))
         self.single_task(refinements, output_dir)
         self.adaptation(refinements, output_dir)
+        self.distillation(output_dir)
 
     def single_task(self, refinements: dict, output_dir: str) -> None:
         single = self.config.get("single_task")
@@ -138,9 +151,14 @@ class _ExperimentCheck:
                 raise self.fail(
                     f"single_task.{key}", f"unknown key; expected {', '.join(SINGLE_TASK_KEYS)}"
                 )
-        refinement = single.get("refinement")
-        if not isinstance(refinement, str) or refinement not in refinements:
-            raise self.fail("single_task", f"refinement {show(refinement)} is not defined")
+        named = single.get("refinement")
+        names = [named] if isinstance(named, str) else named
+        if not isinstance(names, list) or not names:
+            raise self.fail("single_task", f"refinement {show(named)}: expected a name or a list")
+        for refinement in names:
+            if not isinstance(refinement, str) or refinement not in refinements:
+                raise self.fail("single_task", f"refinement {show(refinement)} is not defined")
+        self.expect("single_task.keep_models", single.get("keep_models", False), bool)
         seeds = single.get("seeds")
         if not isinstance(seeds, dict) or not seeds:
             raise self.fail(
@@ -163,9 +181,41 @@ class _ExperimentCheck:
                     tasks=task,
                     output_dir=str(Path(output_dir) / "single_task"),
                     seed=seed,
-                    init_model=str(Path(output_dir) / refinement),
+                    init_model=str(Path(output_dir) / names[0]),
                     save_model=False,
                 )
+
+    def distillation(self, output_dir: str) -> None:
+        entries = self.mapping("distillation", self.config.get("distillation"), "runs by name")
+        if not entries:
+            return
+        single = self.config.get("single_task") or {}
+        named = single.get("refinement")
+        refinements = [named] if isinstance(named, str) else (named or [])
+        for name, entry in entries.items():
+            where = f"distillation.{name}"
+            self.name("distillation", name)
+            entry = self.mapping(where, entry, ", ".join(DISTILLATION_KEYS))
+            unknown = sorted(str(key) for key in entry if key not in DISTILLATION_KEYS)
+            if unknown:
+                raise self.fail(where, f"unknown keys {unknown}; expected teachers, training")
+            if entry.get("teachers") not in refinements:
+                raise self.fail(
+                    f"{where}.teachers",
+                    f"expected a refinement of single_task ({', '.join(refinements) or 'none'}), "
+                    f"whose fine-tuned models teach; got {show(entry.get('teachers'))}",
+                )
+            if not single.get("keep_models"):
+                raise self.fail(
+                    where, "the teachers are single_task's fine-tuned models: set its keep_models"
+                )
+            block = self.mapping(f"{where}.training", entry.get("training"), "training options")
+            self.options(f"{where}.training", block)
+            if "tasks" not in {**(self.config.get("defaults") or {}), **block}:
+                raise self.fail(f"{where}.training", "no 'tasks': name the student's tasks")
+            self.training(
+                f"{where}.training", block, output_dir=str(Path(output_dir) / "distillation" / name)
+            )
 
     def adaptation(self, refinements: dict, output_dir: str) -> None:
         sweeps = self.mapping("adaptation", self.config.get("adaptation"), "sweeps by name")
@@ -304,7 +354,7 @@ def _expected(hint) -> str:
 _TRAINING_HINTS = typing.get_type_hints(TrainingConfig)
 
 
-STAGES = ("refinements", "single_task", "adaptation")
+STAGES = ("refinements", "single_task", "adaptation", "distillation")
 
 
 def run_experiment(path: str | Path, stages: list[str] | None = None) -> Path:
@@ -325,6 +375,9 @@ def run_experiment(path: str | Path, stages: list[str] | None = None) -> Path:
     if "adaptation" in stages:
         for name in config.get("adaptation") or {}:
             _run_adaptation(config, name)
+    if "distillation" in stages:
+        for name in config.get("distillation") or {}:
+            _run_distillation(config, name)
     return write_experiment_report(config, collect_results(config), output_dir)
 
 
@@ -344,6 +397,10 @@ def _check_data(config: dict, stages) -> None:
     if "single_task" in stages and single:
         tasks = ",".join(single["seeds"])
         trainings.append(_training(config, single.get("training"), tasks=tasks, output_dir="-"))
+    if "distillation" in stages:
+        for name, entry in (config.get("distillation") or {}).items():
+            if not (output_dir / "distillation" / name / "student" / RUN_FILE).is_file():
+                trainings.append(_training(config, entry.get("training"), output_dir="-"))
     for training in trainings:
         tasks = resolve_tasks(training.tasks, training.task_file, training.max_seq_length)
         run_data(tasks, training.data_options())
@@ -371,31 +428,83 @@ def collect_results(config: dict) -> dict:
     single = config.get("single_task")
     if single:
         base = output_dir / "single_task"
-        for method in ("stdnn", "finetuned"):
+        methods = [("stdnn", None, base / "stdnn")] + [
+            ("finetuned", name, finetuned_folder(config, name))
+            for name in single_task_refinements(single)
+        ]
+        for method, refinement, method_folder in methods:
             for task, seeds in single["seeds"].items():
                 for seed in seeds:
-                    folder = base / method / task / f"seed-{seed}"
+                    folder = method_folder / task / f"seed-{seed}"
                     if (folder / RUN_FILE).is_file():
                         results["single_task"].append(
                             {
                                 "method": method,
+                                "refinement": refinement,
                                 "task": task,
                                 "seed": seed,
                                 "metrics": _read_json(folder / "metrics.json")[task],
                                 "run": _read_json(folder / RUN_FILE),
                             }
                         )
-        no_finetune = base / "no_finetune.json"
-        if no_finetune.is_file():
-            for task, metrics in _read_json(no_finetune).items():
-                results["single_task"].append(
-                    {"method": "no_finetune", "task": task, "seed": None, "metrics": metrics}
-                )
+        for refinement in single_task_refinements(single):
+            no_finetune = no_finetune_file(config, refinement)
+            if no_finetune.is_file():
+                for task, metrics in _read_json(no_finetune).items():
+                    results["single_task"].append(
+                        {
+                            "method": "no_finetune",
+                            "refinement": refinement,
+                            "task": task,
+                            "seed": None,
+                            "metrics": metrics,
+                        }
+                    )
+    results["distillation"] = {}
+    for name in config.get("distillation") or {}:
+        folder = output_dir / "distillation" / name
+        done = {"ensembles": {}}
+        for path in sorted(folder.glob(f"{ENSEMBLE_PREFIX}*.json")):
+            done["ensembles"][path.stem[len(ENSEMBLE_PREFIX) :]] = _read_json(path)
+        if (folder / "student" / RUN_FILE).is_file():
+            done["student"] = {
+                "metrics": _read_json(folder / "student" / "metrics.json"),
+                "run": _read_json(folder / "student" / RUN_FILE),
+            }
+        results["distillation"][name] = done
     for name in config.get("adaptation") or {}:
         path = output_dir / "adaptation" / name / RESULTS_FILE
         if path.is_file():
             results["adaptation"][name] = _read_json(path)
     return results
+
+
+ENSEMBLE_PREFIX = "ensemble-"  # a distillation's teachers on a task's dev set: ensemble-rte.json
+
+
+def single_task_refinements(single: dict) -> list[str]:
+    """The refinements `single_task` fine-tunes from (one name or a list)."""
+    named = single["refinement"]
+    return [named] if isinstance(named, str) else list(named)
+
+
+def finetuned_folder(config: dict, refinement: str) -> Path:
+    """Where `single_task`'s runs fine-tuned from `refinement` live: `finetuned/` for the one
+    refinement named alone (as before lists), `finetuned-<name>/` in a list."""
+    single = config["single_task"]
+    base = Path(config["output_dir"]) / "single_task"
+    return base / (
+        "finetuned" if isinstance(single["refinement"], str) else f"finetuned-{refinement}"
+    )
+
+
+def no_finetune_file(config: dict, refinement: str) -> Path:
+    """`refinement`'s dev scores as it is, on `single_task`'s tasks."""
+    single = config["single_task"]
+    base = Path(config["output_dir"]) / "single_task"
+    if isinstance(single["refinement"], str):
+        return base / "no_finetune.json"
+    return base / f"no_finetune-{refinement}.json"
 
 
 def _training(config: dict, block: dict | None, **fields) -> TrainingConfig:
@@ -419,11 +528,20 @@ def _run_single_task(config: dict) -> None:
 
     single = config["single_task"]
     base = Path(config["output_dir"]) / "single_task"
-    refinement = Path(config["output_dir"]) / single["refinement"]
+    refinements = single_task_refinements(single)
+    methods = [("stdnn", None, base / "stdnn", False)] + [
+        (
+            "finetuned",
+            str(Path(config["output_dir"]) / name),
+            finetuned_folder(config, name),
+            bool(single.get("keep_models")),  # distillation's teachers
+        )
+        for name in refinements
+    ]
     for task, seeds in single["seeds"].items():
         for seed in seeds:
-            for method, init_model in (("stdnn", None), ("finetuned", str(refinement))):
-                folder = base / method / task / f"seed-{seed}"
+            for _, init_model, method_folder, keep in methods:
+                folder = method_folder / task / f"seed-{seed}"
                 training = _training(
                     config,
                     single.get("training"),
@@ -431,18 +549,96 @@ def _run_single_task(config: dict) -> None:
                     output_dir=str(folder),
                     seed=seed,
                     init_model=init_model,
-                    save_model=False,
+                    save_model=keep,
                 )
                 if (folder / RUN_FILE).is_file():
                     _check_same(folder, training)
                     continue
                 _fit(training)
-    no_finetune = base / "no_finetune.json"
-    if not no_finetune.is_file():
-        tasks = ",".join(single["seeds"])
+    for name in refinements:
+        no_finetune = no_finetune_file(config, name)
+        if no_finetune.is_file():
+            continue
+        model = str(Path(config["output_dir"]) / name)
+        has = {task.name for task in saved_tasks(model)}
+        tasks = ",".join(task for task in single["seeds"] if task in has)
+        if not tasks:  # a refinement without these tasks (to fine-tune new heads) scores none
+            write_json_atomically({}, no_finetune)
+            continue
         training = _training(config, single.get("training"), tasks=tasks, output_dir=str(base))
         data = dataclasses.replace(training.data_options(), train_files={})
-        evaluate(str(refinement), tasks, output=str(no_finetune), data=data)
+        evaluate(model, tasks, output=str(no_finetune), data=data)
+
+
+def _run_distillation(config: dict, name: str) -> None:
+    """Soft targets of each task's teachers (their ensemble), its dev scores, then the
+    student; each step skipped where its files exist."""
+    entry = config["distillation"][name]
+    single = config["single_task"]
+    folder = Path(config["output_dir"]) / "distillation" / name
+    soft = folder / "soft_targets"
+    training = _training(
+        config, entry.get("training"), output_dir=str(folder / "student"), soft_targets=str(soft)
+    )
+    student_tasks = {task.name: task for task in _resolve(training)}
+    teachers = finetuned_folder(config, entry["teachers"])
+    taught = {
+        task: [str(teachers / task / f"seed-{seed}") for seed in seeds]
+        for task, seeds in single["seeds"].items()
+        if task in student_tasks
+        and student_tasks[task].kind.soft_target_width(student_tasks[task]) is not None
+    }
+    if not taught:
+        raise ExperimentConfigError(
+            f"distillation.{name}: no task of single_task's seeds is a student's task that "
+            "takes soft targets (classification or regression)"
+        )
+    for task, models in taught.items():
+        written = SoftTargets(soft).tasks if (soft / SOFT_MANIFEST).is_file() else {}
+        if task not in written:
+            run_isolated(_distill_task, models, task, training, str(soft))
+        scores = folder / f"{ENSEMBLE_PREFIX}{task}.json"
+        if not scores.is_file():
+            data = dataclasses.replace(training.data_options(), train_files={})
+            run_isolated(_ensemble_scores, models, task, data, str(scores))
+    student = folder / "student"
+    if (student / RUN_FILE).is_file():
+        _check_same(student, training)
+        return
+    _fit(training)
+
+
+def _resolve(training: TrainingConfig):
+    from mtdnn_keras.training.run_plan import resolve_tasks
+
+    return resolve_tasks(training.tasks, training.task_file, training.max_seq_length)
+
+
+def _distill_task(models: list[str], task: str, training: TrainingConfig, output: str) -> None:
+    """One task's soft targets, sampled as the student samples its examples."""
+    from mtdnn_keras.training.ensemble_runs import distill_targets
+
+    distill_targets(
+        models,
+        output,
+        task,
+        dataclasses.replace(training.data_options(), eval_files={}),
+        training.max_train_examples,
+        training.seed,
+        training.skip_bad_rows,
+    )
+
+
+def _ensemble_scores(models: list[str], task: str, data, path: str) -> None:
+    """The teachers' dev scores, each and averaged: `{"ensemble": ..., "members": [...]}`."""
+    from mtdnn_keras.training.ensemble_runs import evaluate_ensemble
+
+    results = evaluate_ensemble(models, task, data)
+    scores = {
+        "ensemble": results["ensemble"][task],
+        "members": [results["members"][model][task] for model in models],
+    }
+    write_json_atomically(scores, path)
 
 
 def _run_adaptation(config: dict, name: str) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from mtdnn_keras.data.data_options import DataOptions
 from mtdnn_keras.data.data_source import check_sources, extra_dev_sources, input_source, source_for
 from mtdnn_keras.data.example_reader import DataError
+from mtdnn_keras.data.soft_targets import MANIFEST as SOFT_TARGETS_MANIFEST
 from mtdnn_keras.data.soft_targets import SoftTargets
 from mtdnn_keras.data.split_source import SplitSource
 from mtdnn_keras.models.model_files import check_model_folder, saved_tasks
@@ -243,7 +244,8 @@ def plan_distill_targets(
     overwrite: bool = False,
 ) -> RunData:
     """The checks of `distill-targets`: the models, the tasks (each one's type must take
-    soft targets), the output folder and the training data."""
+    soft targets), the output folder (a soft-target folder takes further tasks; a task it
+    holds is replaced only with `overwrite`) and the training data."""
     chosen = ensemble_tasks(model_dirs, tasks)
     if tasks is None:
         chosen = [task for task in chosen if task.kind.soft_target_width(task) is not None]
@@ -254,13 +256,18 @@ def plan_distill_targets(
             "types (classification and regression tasks take them)"
         )
     protected = [*model_dirs, *options.train_files.values()]
-    check_output(
-        output,
-        overwrite=overwrite,
-        protected=protected + ([options.data_dir] if options.data_dir else []),
-        option="--output",
-        kind="folder",
-    )
+    protected += [options.data_dir] if options.data_dir else []
+    if (Path(output) / SOFT_TARGETS_MANIFEST).is_file():  # more tasks' soft targets
+        present = SoftTargets(output).tasks
+        again = [task.name for task in chosen if task.name in present]
+        if again and not overwrite:
+            raise ValueError(
+                f"--output {output} already holds soft targets for {', '.join(again)}: "
+                "--overwrite replaces them"
+            )
+        check_output(output, overwrite=True, protected=protected, kind="folder")
+    else:
+        check_output(output, overwrite=overwrite, protected=protected, kind="folder")
     return run_data(chosen, options, splits=("train",))
 
 
