@@ -153,7 +153,7 @@ def _add_training_flags(
         "--adversarial",
         default="none",
         choices=ADVERSARIAL,
-        help="smart: add SMART's adversarial smoothness term to the loss (about 3x a step)",
+        help="smart: add SMART's adversarial smoothness term to the loss (a step costs 2-2.5x)",
     )
     smart.add_argument("--adv-epsilon", type=float, default=1e-6, help="normalisation epsilon")
     smart.add_argument("--adv-step-size", type=float, default=1e-5, help="ascent step size")
@@ -739,7 +739,7 @@ def _run(args) -> int:
 
 
 def _ensemble(args) -> int:
-    from mtdnn_keras.training.run_plan import ensemble_tasks, plan_ensemble, plan_predict
+    from mtdnn_keras.training.run_plan import plan_ensemble, plan_ensemble_predict
 
     models = _split(args.models, "--models")
     options = DataOptions(
@@ -755,8 +755,7 @@ def _ensemble(args) -> int:
             )
         if not args.output:
             raise ValueError("--task predicts into --output: give it")
-        ensemble_tasks(models, args.task)
-        plan_predict(models[0], args.task, args.input, args.output, args.overwrite, options)
+        plan_ensemble_predict(models, args.task, args.input, args.output, args.overwrite, options)
         from mtdnn_keras.training.ensemble_runs import predict_ensemble_file
 
         count = predict_ensemble_file(

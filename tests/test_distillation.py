@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from conftest import tiny_backbone
 
-from mtdnn_keras.losses.distillation_loss import DistillationLoss
-from mtdnn_keras.task_types.task_type import SOFT_TARGET_FIELD
+from mtdnn_keras.losses.distillation_loss import SOFT_TARGET_FIELD, DistillationLoss
 from mtdnn_keras.tasks import TaskRegistry
 
 TEACHER_TASKS = "rte,stsb,cola,squad2"
@@ -170,7 +169,10 @@ def test_ensembles_and_soft_targets_refuse_tasks_they_cannot_average(
     status, _, err = cli(
         "ensemble", "--models", models, "--tasks", "squad2", "--data-dir", small_glue
     )
-    assert status == 2 and "squad2 is a span task, whose predictions an ensemble does not average" in err
+    assert (
+        status == 2
+        and "squad2 is a span task, whose predictions an ensemble does not average" in err
+    )
     status, _, err = cli(
         "distill-targets", "--models", f"{models},{tmp_path / 'none'}", "--tasks", "rte",
         "--data-dir", small_glue, "--output", tmp_path / "soft",
@@ -274,3 +276,17 @@ def test_soft_targets_missing_an_example_are_refused_with_the_file_and_id(
         )
     )
     assert status == 2 and "none of this run's tasks (cola)" in err
+
+
+def test_repeated_ids_cannot_have_soft_targets():
+    from mtdnn_keras.data.example_reader import DataError
+    from mtdnn_keras.data.soft_targets import check_unique_ids
+    from mtdnn_keras.features.example import Example
+
+    rows = [
+        Example("a", None, 0, "7", 2),
+        Example("b", None, 1, "8", 3),
+        Example("c", None, 1, "7", 4),
+    ]
+    with pytest.raises(DataError, match=r"train.tsv, line 4, field 'id': id '7' appears twice"):
+        check_unique_ids("train.tsv", rows)

@@ -10,7 +10,8 @@ import tensorflow as tf
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.features.example import Example
 from mtdnn_keras.features.text_pair_encoder import sequence_length
-from mtdnn_keras.task_types.task_type import SOFT_TARGET_FIELD, LabelField
+from mtdnn_keras.losses.distillation_loss import SOFT_TARGET_FIELD
+from mtdnn_keras.task_types.task_type import LabelField
 from mtdnn_keras.tasks.task_definition import TaskDefinition
 
 PADDING_MODES = ("bucket", "batch", "max")
@@ -31,8 +32,8 @@ class MultiTaskData:
     `padding_mask` (bool), each `(batch, length)`; `y` holds `task_id` `(batch,)` int32, the
     task's index in `tasks`, and the labels of every type in the run (`TaskType.label_fields`:
     `label` `(batch,)` float32, a class index or score; `span` `(batch, 2)`; `tags` `(batch,
-    length)`; `soft_target` with distillation), zeros where the batch's task has none: `sample_from_datasets` needs one
-    structure. The task id is a per-example vector so that `tf.distribute` can split batches
+    length)`; with distillation `soft_target`), zeros where the batch's task has none:
+    `sample_from_datasets` needs one structure. The task id is a per-example vector so that `tf.distribute` can split batches
     across replicas.
 
     Args:

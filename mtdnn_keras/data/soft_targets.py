@@ -2,8 +2,9 @@
 
 A soft-target folder (written by `mtdnn-keras distill-targets`) holds:
 
-- `manifest.json`: `{"format": 1, "models": [...], "tasks": {task: {"type", "labels",
-  "file", "examples"}}}`;
+- `manifest.json`: `{"format": 1, "tasks": {task: {"type", "labels", "file", "examples",
+  "models", "sample"}}}`: each task's type, labels (in order), file, number of examples,
+  teachers (their folders) and the sampling of its training set (`{"seed", "max_examples"}`);
 - `<task>.jsonl`: one line per training example, keyed by the example's id as the task's
   reader gives it (a GLUE file's index column, else its line), with the ensemble's
   prediction in the form `predict` writes: `{"id": "17", "label": "entailment",
@@ -50,6 +51,15 @@ class SoftTargets:
         if not isinstance(tasks, dict):
             raise DataError(manifest, None, "tasks", "expected a mapping of task names")
         self.tasks = tasks
+
+    def written(self) -> dict:
+        """The manifest's tasks whose file is here (a task is entered before its file is
+        written, so an interrupted writer leaves an entry without a file)."""
+        return {
+            name: entry
+            for name, entry in self.tasks.items()
+            if isinstance(entry, dict) and (self.folder / str(entry.get("file", ""))).is_file()
+        }
 
     def covered(self, tasks) -> list:
         """The tasks of `tasks` that have soft targets here, after checking that each one's
@@ -127,27 +137,49 @@ class SoftTargets:
         return soft
 
 
+def check_unique_ids(where: str, examples) -> None:
+    """Soft targets are keyed by example id: a training set whose ids repeat cannot have
+    them (a `DataError` naming the first repeated id)."""
+    seen = set()
+    for example in examples:
+        if example.id in seen:
+            raise DataError(
+                where,
+                example.line,
+                "id",
+                f"id {example.id!r} appears twice: soft targets are keyed by example id",
+            )
+        seen.add(example.id)
+
+
 def write_soft_targets(
-    folder: str | Path, task, examples, records: list[dict], models: list[str]
+    folder: str | Path,
+    task,
+    examples,
+    records: list[dict],
+    models: list[str],
+    sample: dict,
 ) -> Path:
-    """Writes one task's soft targets (`records`, the ensemble's predictions of `examples`)
-    atomically, and adds the task to the folder's manifest."""
+    """Writes one task's soft targets (`records`, the ensemble of `models`' predictions of
+    `examples`, sampled as `sample` says), entering the task in the folder's manifest first,
+    then writing its file atomically."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{task.name}.jsonl"
-    with atomic_file(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
-        for example, record in zip(examples, records):
-            handle.write(json.dumps({"id": example.id, **record}) + "\n")
     manifest_path = folder / MANIFEST
-    manifest = {"format": FORMAT, "models": models, "tasks": {}}
+    manifest = {"format": FORMAT, "tasks": {}}
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        manifest["models"] = models
     manifest["tasks"][task.name] = {
         "type": task.kind.name,
         "labels": list(task.labels) if task.kind.has_labels else None,
         "file": path.name,
         "examples": len(examples),
+        "models": [str(model) for model in models],
+        "sample": sample,
     }
     write_json_atomically(manifest, manifest_path)
+    with atomic_file(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
+        for example, record in zip(examples, records):
+            handle.write(json.dumps({"id": example.id, **record}) + "\n")
     return path

@@ -235,7 +235,8 @@ def _distillation(config: dict, results: dict) -> str:
         student = done.get("student")
         if student:
             lines.append(
-                f"Student: {student['run']['steps']} steps, {student['run']['seconds'] / 60:.1f} min.\n"
+                f"Student: {student['run']['steps']} steps, "
+                f"{student['run']['seconds'] / 60:.1f} min.\n"
             )
         lines.append(
             "| task | metric | teachers (each) | teachers mean ± std | ensemble | student |"

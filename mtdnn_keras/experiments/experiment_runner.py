@@ -216,6 +216,10 @@ class _ExperimentCheck:
             self.training(
                 f"{where}.training", block, output_dir=str(Path(output_dir) / "distillation" / name)
             )
+            try:
+                distillation_plan(self.config, name)
+            except (TypeError, ValueError) as error:  # an unknown task too
+                raise self.fail(where, str(error)) from None
 
     def adaptation(self, refinements: dict, output_dir: str) -> None:
         sweeps = self.mapping("adaptation", self.config.get("adaptation"), "sweeps by name")
@@ -570,34 +574,67 @@ def _run_single_task(config: dict) -> None:
         evaluate(model, tasks, output=str(no_finetune), data=data)
 
 
-def _run_distillation(config: dict, name: str) -> None:
-    """Soft targets of each task's teachers (their ensemble), its dev scores, then the
-    student; each step skipped where its files exist."""
+def distillation_plan(config: dict, name: str) -> tuple[TrainingConfig, dict[str, list[str]]]:
+    """A distillation entry's student (`fit` with its soft targets) and each taught task's
+    teachers: single_task's fine-tuned runs of the entry's refinement, one per seed, for the
+    student's tasks whose type takes soft targets."""
     entry = config["distillation"][name]
-    single = config["single_task"]
     folder = Path(config["output_dir"]) / "distillation" / name
-    soft = folder / "soft_targets"
     training = _training(
-        config, entry.get("training"), output_dir=str(folder / "student"), soft_targets=str(soft)
+        config,
+        entry.get("training"),
+        output_dir=str(folder / "student"),
+        soft_targets=str(folder / "soft_targets"),
     )
     student_tasks = {task.name: task for task in _resolve(training)}
     teachers = finetuned_folder(config, entry["teachers"])
     taught = {
         task: [str(teachers / task / f"seed-{seed}") for seed in seeds]
-        for task, seeds in single["seeds"].items()
+        for task, seeds in config["single_task"]["seeds"].items()
         if task in student_tasks
         and student_tasks[task].kind.soft_target_width(student_tasks[task]) is not None
     }
     if not taught:
-        raise ExperimentConfigError(
-            f"distillation.{name}: no task of single_task's seeds is a student's task that "
-            "takes soft targets (classification or regression)"
+        raise ValueError(
+            "no task of single_task's seeds is a task of the student that takes soft targets "
+            "(classification or regression)"
         )
+    return training, taught
+
+
+def _run_distillation(config: dict, name: str) -> None:
+    """Soft targets of each task's teachers (their ensemble), its dev scores, then the
+    student; each step skipped where its files exist and were made from the same teachers
+    and sampling (else refused, as a finished run with other options is)."""
+    folder = Path(config["output_dir"]) / "distillation" / name
+    soft = folder / "soft_targets"
+    training, taught = distillation_plan(config, name)
+    sampling = {
+        task: {"seed": training.seed, "max_examples": training.max_train_examples.get(task)}
+        for task in taught
+    }
     for task, models in taught.items():
-        written = SoftTargets(soft).tasks if (soft / SOFT_MANIFEST).is_file() else {}
-        if task not in written:
+        missing = [model for model in models if not (Path(model) / RUN_FILE).is_file()]
+        if missing:
+            raise ExperimentConfigError(
+                f"distillation.{name}: the teacher {missing[0]} has not been trained; run the "
+                "single_task stage first"
+            )
+        written = SoftTargets(soft).written() if (soft / SOFT_MANIFEST).is_file() else {}
+        if task in written:
+            made = {key: written[task].get(key) for key in ("models", "sample")}
+            if made != {"models": models, "sample": sampling[task]}:
+                raise ExperimentConfigError(
+                    f"{soft} holds {task}'s soft targets from other teachers or sampling "
+                    f"({made}); delete it or give the distillation another name"
+                )
+        else:
             run_isolated(_distill_task, models, task, training, str(soft))
         scores = folder / f"{ENSEMBLE_PREFIX}{task}.json"
+        if scores.is_file() and _read_json(scores).get("models") != models:
+            raise ExperimentConfigError(
+                f"{scores} scored other teachers; delete it or give the distillation another name"
+            )
         if not scores.is_file():
             data = dataclasses.replace(training.data_options(), train_files={})
             run_isolated(_ensemble_scores, models, task, data, str(scores))
@@ -635,6 +672,7 @@ def _ensemble_scores(models: list[str], task: str, data, path: str) -> None:
 
     results = evaluate_ensemble(models, task, data)
     scores = {
+        "models": models,
         "ensemble": results["ensemble"][task],
         "members": [results["members"][model][task] for model in models],
     }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from mtdnn_keras.task_types.task_type import SOFT_TARGET_FIELD
+# the training batches' `y` entry of the soft targets `(batch, width)`: zeros for a task
+# without them (`MultiTaskData`, `TaskType.train_batches`)
+SOFT_TARGET_FIELD = "soft_target"
 
 
 @dataclasses.dataclass(frozen=True)

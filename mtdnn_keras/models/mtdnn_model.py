@@ -94,8 +94,8 @@ class MTDNNModel(keras.Model):
             keras.metrics.Mean(name=f"{name}_loss") for name in self.task_names
         ]
         # training objectives beyond the task losses, set by the trainer (not saved):
-        # SMART (`mtdnn_keras.regularizers.SmartPerturbation`) and soft targets
-        # (`mtdnn_keras.losses.distillation_loss.DistillationLoss`)
+        # SMART (`mtdnn_keras.regularizers.smart_perturbation.SmartPerturbation`) and soft
+        # targets (`mtdnn_keras.losses.distillation_loss.DistillationLoss`)
         self.adversarial = None
         self.distillation = None
 

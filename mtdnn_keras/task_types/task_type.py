@@ -38,11 +38,6 @@ class LabelField:
     pad: float | int = 0
 
 
-# the training batches' `y` entry of distillation's soft targets `(batch, width)`: zeros for
-# a task without them (`MultiTaskData`, `DistillationLoss`)
-SOFT_TARGET_FIELD = "soft_target"
-
-
 class TaskType:
     """The interface of a task type, and what most types share.
 
@@ -201,6 +196,8 @@ class TaskType:
             encoded = encoded.map(lambda features, label: (features, {"label": label}))
         else:  # distillation: each example's soft target beside its label
             import tensorflow as tf
+
+            from mtdnn_keras.losses.distillation_loss import SOFT_TARGET_FIELD
 
             encoded = tf.data.Dataset.zip(encoded, tf.data.Dataset.from_tensor_slices(soft)).map(
                 lambda pair, target: (pair[0], {"label": pair[1], SOFT_TARGET_FIELD: target})

@@ -8,15 +8,14 @@ from pathlib import Path
 
 from mtdnn_keras.data.data_options import DataOptions
 from mtdnn_keras.data.data_source import sample
-from mtdnn_keras.data.soft_targets import write_soft_targets
+from mtdnn_keras.data.soft_targets import check_unique_ids, write_soft_targets
 from mtdnn_keras.inference.ensemble import Ensemble
 from mtdnn_keras.storage.atomic_writes import write_json_atomically
 from mtdnn_keras.training.multitask_trainer import read_eval_sets, report_skipped, write_predictions
 from mtdnn_keras.training.run_plan import (
-    ensemble_tasks,
     plan_distill_targets,
     plan_ensemble,
-    plan_predict,
+    plan_ensemble_predict,
 )
 
 
@@ -59,8 +58,7 @@ def predict_ensemble_file(
 ) -> int:
     """As `predict_file`, with the averaged ensemble of `model_dirs`. Returns the number of
     predictions."""
-    ensemble_tasks(model_dirs, task_name)  # every model has the task, averaged alike
-    source = plan_predict(model_dirs[0], task_name, input_path, output_path, overwrite, data)
+    source = plan_ensemble_predict(model_dirs, task_name, input_path, output_path, overwrite, data)
     ensemble = Ensemble.load(model_dirs, batch_size)
     result = source.read(skip_bad_rows)
     report_skipped(result)
@@ -93,10 +91,12 @@ def distill_targets(
     for task in planned.tasks:
         started = time.time()
         result = planned.train[task.name].read(skip_bad_rows)
-        sample(result, (max_train_examples or {}).get(task.name), seed)
+        sampling = {"seed": seed, "max_examples": (max_train_examples or {}).get(task.name)}
+        sample(result, sampling["max_examples"], seed)
         report_skipped(result)
+        check_unique_ids(result.path, result.examples)  # before the teachers' pass
         records = ensemble.records(ensemble.tasks[task.name], result.examples)
-        path = write_soft_targets(output, task, result.examples, records, model_dirs)
+        path = write_soft_targets(output, task, result.examples, records, model_dirs, sampling)
         written[task.name] = len(result.examples)
         print(
             f"{task.name}: soft targets of {len(result.examples)} examples from "

@@ -236,6 +236,22 @@ def plan_ensemble(
     return run_data(ensemble_tasks(model_dirs, tasks), options, splits=("dev",))
 
 
+def plan_ensemble_predict(
+    model_dirs: list[str],
+    task_name: str,
+    given: str | None,
+    output_path: str,
+    overwrite: bool = False,
+    options: DataOptions | None = None,
+) -> SplitSource:
+    """The checks of `ensemble --task`: every model has the task, and those of `predict`
+    (the output never one of the models). Returns the input."""
+    ensemble_tasks(model_dirs, task_name)
+    for model_dir in model_dirs[1:]:
+        check_output(output_path, overwrite=True, protected=[model_dir], kind="file")
+    return plan_predict(model_dirs[0], task_name, given, output_path, overwrite, options)
+
+
 def plan_distill_targets(
     model_dirs: list[str],
     tasks: str | None,
@@ -258,7 +274,7 @@ def plan_distill_targets(
     protected = [*model_dirs, *options.train_files.values()]
     protected += [options.data_dir] if options.data_dir else []
     if (Path(output) / SOFT_TARGETS_MANIFEST).is_file():  # more tasks' soft targets
-        present = SoftTargets(output).tasks
+        present = SoftTargets(output).written()
         again = [task.name for task in chosen if task.name in present]
         if again and not overwrite:
             raise ValueError(
