@@ -58,6 +58,12 @@ def _add_training_flags(
         help="sample N training examples of TASK (seeded), e.g. sst2=8000",
     )
     parser.add_argument(
+        "--head",
+        action="append",
+        metavar="TASK=HEAD",
+        help="train TASK with another head: linear, or san (pairwise classification), e.g. rte=san",
+    )
+    parser.add_argument(
         "--mixing",
         default="proportional",
         help="proportional | uniform | temperature:T | weights:task=w,...",
@@ -236,6 +242,7 @@ def _training_config(args, **fields):
     values["train_files"] = _pairs(args.train_file, "--train-file")
     values["eval_files"] = _pairs(args.eval_file, "--eval-file")
     values["max_train_examples"] = _pairs(args.max_train_examples, "--max-train-examples", int)
+    values["heads"] = _pairs(args.head, "--head")
     values.update(fields)
     return TrainingConfig(**values)
 

@@ -291,8 +291,8 @@ def test_label_map_values_must_be_labels():
 
 def test_user_tasks_from_the_glue_samples_read_without_library_edits():
     data = require_data("glue_samples", "QQP").parent.parent
-    tasks = resolve_tasks("glue_samples", "experiments/glue_samples_tasks.yaml")
-    planned = run_data(tasks, DataOptions(data_dir=str(data)))
+    tasks = resolve_tasks("rte,glue_samples", "experiments/glue_samples_tasks.yaml")
+    planned = run_data(tasks, DataOptions(data_dir=str(require_data("glue"))))  # with GLUE's
     qqp = planned.train["qqp_sample"].read().examples
     first = json.loads((data / "glue_samples" / "QQP" / "train.jsonl").open().readline())
     assert len(qqp) == 8999 and qqp[0].text_a == first["text_a"]
@@ -301,6 +301,22 @@ def test_user_tasks_from_the_glue_samples_read_without_library_edits():
         == {"0": "not_duplicate", "1": "duplicate"}[first["label"]]
     )
     assert set(planned.dev) == {t.name for t in tasks}
+
+
+def test_snli_adaptation_trains_on_the_sample_and_scores_the_official_dev_lines():
+    official = require_data("snli", "snli_1.0_dev.partial.jsonl")
+    require_data("glue_samples", "SNLI")
+    (task,) = resolve_tasks("snli_official_dev", "experiments/glue_samples_tasks.yaml")
+    planned = run_data([task], DataOptions(data_dir=str(require_data("glue"))))
+    train = planned.train[task.name].read().examples
+    dev = planned.dev[task.name][1].read()
+    lines = [json.loads(line) for line in official.read_text().splitlines()]
+    labelled = [line for line in lines if line["gold_label"] != "-"]
+    assert len(train) == 8999 and train[0].id == "train-0"
+    assert len(dev.examples) == len(labelled) == 1273  # the 16 pairs without a gold label out
+    assert dev.examples[0].text_a == labelled[0]["sentence1"]
+    assert task.labels[dev.examples[0].label] == labelled[0]["gold_label"]
+    assert not {e.text_a + e.text_b for e in train} & {e.text_a + e.text_b for e in dev.examples}
 
 
 def test_a_user_task_defined_by_a_tfds_dataset_alone(tmp_path):

@@ -33,6 +33,7 @@ single_task:
   keep_models: true
   seeds: {{rte: [0, 1]}}
   training: {{max_steps: 2}}
+  search: {{seed: 0, grid: {{learning_rate: [1.0e-3, 3.0e-3]}}}}
 distillation:
   kd:
     teachers: mtl
@@ -52,10 +53,43 @@ notes: Written by hand.
     text = report.read_text()
     runs = tmp_path / "runs"
     for method in ("stdnn", "finetuned-mtl", "finetuned-mtl_no_rte"):
-        for seed in (0, 1):
-            folder = runs / "single_task" / method / "rte" / f"seed-{seed}"
+        # each method's own search at seed 0: the best dev score's setting is kept ...
+        task_folder = runs / "single_task" / method / "rte"
+        search = json.loads((task_folder / "search.json").read_text())
+        scores = {
+            rate: max(
+                entry["mean"]
+                for entry in json.loads(
+                    (
+                        task_folder / "search" / f"learning_rate-{rate}" / "eval_history.json"
+                    ).read_text()
+                )
+            )
+            for rate in ("0.001", "0.003")
+        }
+        best = max(scores, key=scores.get)
+        assert search["best"] == {"learning_rate": float(best)}
+        # ... its run is seed 0's, and seed 1 trains at it
+        seeds = [task_folder / "search" / f"learning_rate-{best}", task_folder / "seed-1"]
+        for folder in seeds:
             assert (folder / "run.json").is_file()
             assert (folder / "model.keras").is_file() == (method != "stdnn")  # keep_models
+        used = json.loads((seeds[1] / "training_config.json").read_text())
+        assert used["learning_rate"] == float(best) and used["seed"] == 1
+        assert not (task_folder / "seed-0").exists()
+        assert f"**{scores[best]:.2f}**" in text  # the kept setting, in the search's table
+    assert "### Setting search (seed 0)" in text
+    # the refinements side by side: each one's kept epoch
+    histories = [
+        json.loads((runs / n / "eval_history.json").read_text()) for n in ("mtl", "mtl_no_rte")
+    ]
+    kept = [max(history, key=lambda row: row["mean"]) for history in histories]
+    assert (
+        f"| stsb | pearson | {kept[0]['metrics']['stsb']['pearson']:.2f} | "
+        f"{kept[1]['metrics']['stsb']['pearson']:.2f} |" in text
+    )
+    assert f"| rte | accuracy | {kept[0]['metrics']['rte']['accuracy']:.2f} | – |" in text
+    assert "| ST-DNN (encoder, task alone) | rte | " in text
     no_finetune = json.loads((runs / "single_task" / "no_finetune-mtl.json").read_text())
     assert f"{no_finetune['rte']['accuracy']:.2f}" in text  # numbers come from the run files
     assert json.loads((runs / "single_task" / "no_finetune-mtl_no_rte.json").read_text()) == {}
@@ -76,15 +110,15 @@ notes: Written by hand.
     assert "## Multi-task knowledge distillation" in text
     assert f"| rte | accuracy | {ensemble['members'][0]['accuracy']:.2f}, " in text
     assert f"{ensemble['ensemble']['accuracy']:.2f} | {student['rte']['accuracy']:.2f} |" in text
-    stdnn = [
-        json.loads(
-            (runs / "single_task" / "stdnn" / "rte" / f"seed-{s}" / "metrics.json").read_text()
-        )
-        for s in (0, 1)
-    ]
+    stdnn = json.loads(
+        (runs / "single_task" / "stdnn" / "rte" / "seed-1" / "metrics.json").read_text()
+    )
     assert "stdnn" not in text and "ST-DNN" in text
-    assert f"accuracy {stdnn[1]['rte']['accuracy']:.2f}" in text
+    assert f"accuracy {stdnn['rte']['accuracy']:.2f}" in text
     assert "### `rte`: adapting to rte" in text and "| 30 (0.5) |" in text
+    sweep = json.loads((runs / "adaptation" / "rte" / "adaptation.json").read_text())
+    minutes = sum(run["seconds"] for run in sweep["runs"]) / 60
+    assert len(sweep["runs"]) == 2 and f"Compute: 2 runs, {minutes:.1f} min.\n" in text
     assert (tmp_path / "docs" / "images" / "adaptation_rte.png").is_file()
     assert "Written by hand." in text
 

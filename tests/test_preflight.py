@@ -56,6 +56,9 @@ def test_missing_datasets_name_themselves_and_the_two_ways_out(tmp_path):
         (("--tasks", "rte", "--train-file", "rte=/nonexistent.tsv"), "missing data files"),
         (("--tasks", "swag", "--data-source", "tfds"), "task 'swag' has no TFDS dataset"),
         (("--tasks", "rte", "--init-model", "/nonexistent"), "/nonexistent: no such folder"),
+        (("--tasks", "rte", "--head", "rte=svm"), "--head: expected rte=: one of linear, san"),
+        (("--tasks", "rte", "--head", "mrpc=san"), "--head names mrpc, not a task of this run"),
+        (("--tasks", "cola", "--head", "cola=san"), "--head: task 'cola', field 'head': the SAN"),
     ],
 )
 def test_fit_checks_its_input_before_tensorflow(tmp_path, glue, argv, message):
@@ -72,6 +75,16 @@ def test_an_output_folder_in_use_is_refused_before_tensorflow(tmp_path, glue):
         env_dir=tmp_path,
     )  # fmt: skip
     assert code == 2 and "--output-dir" in error and "--overwrite" in error, error
+
+
+def test_a_head_other_than_the_starting_models_is_refused(tmp_path, glue, tiny_model_dir):
+    code, error = _run(
+        "finetune", "--model", tiny_model_dir, "--task", "mnli", "--head", "mnli=linear",
+        "--data-dir", glue, "--output-dir", tmp_path / "out", env_dir=tmp_path,
+    )  # fmt: skip
+    assert code == 2, error
+    assert f"--head mnli=linear: {tiny_model_dir} trained mnli with a san head" in error
+    assert not (tmp_path / "out").exists()
 
 
 def test_evaluate_and_predict_check_model_and_files_before_tensorflow(tmp_path, tiny_model_dir):
@@ -111,4 +124,6 @@ def test_tasks_lists_each_tasks_sources(cli):
     code, out, _ = cli("tasks")
     lines = {line.split()[0]: line for line in out.splitlines() if not line.startswith("group")}
     assert "files RTE/train.tsv, tfds glue/rte" in lines["rte"]
-    assert "tfds hellaswag" in lines["hellaswag"] and "tfds" not in lines["swag"].split("sources")[1]
+    assert (
+        "tfds hellaswag" in lines["hellaswag"] and "tfds" not in lines["swag"].split("sources")[1]
+    )

@@ -116,3 +116,52 @@ def test_san_head_requires_a_pair_classification_task(tmp_path):
     path.write_text(USER_FILE.replace("    metrics:", "    head: san\n    metrics:"))
     with pytest.raises(TaskDefinitionError, match="field 'head': the SAN head is for pairwise"):
         TaskRegistry.builtin().with_file(path)
+
+
+def test_a_runs_heads_replace_the_definitions(tmp_path):
+    from mtdnn_keras.training.run_plan import resolve_tasks
+
+    rte, mrpc, mnli = resolve_tasks("rte,mrpc,mnli", heads={"rte": "san", "mnli": "linear"})
+    assert (rte.head, mrpc.head, mnli.head) == ("san", "linear", "linear")
+    assert rte.reader == TaskRegistry.builtin().tasks["rte"].reader  # nothing else changes
+    with pytest.raises(TaskDefinitionError, match="--head: task 'stsb', field 'head'"):
+        resolve_tasks("stsb", heads={"stsb": "san"})
+
+
+def test_a_dev_reader_reads_dev_files_written_otherwise(tmp_path):
+    """A training sample in one format, the official dev set in another (SNLI's)."""
+    from mtdnn_keras.data.example_reader import ExampleReader
+
+    path = tmp_path / "tasks.yaml"
+    path.write_text(
+        "tasks:\n"
+        "  snli_s:\n"
+        "    type: classification\n"
+        "    labels: [contradiction, entailment, neutral]\n"
+        "    reader: {format: jsonl, text_a: text_a, text_b: text_b, label: label, id: id}\n"
+        "    dev_reader: {text_a: sentence1, text_b: sentence2, label: gold_label, id: pairID,"
+        " skip_labels: ['-']}\n"
+    )
+    task = TaskRegistry.builtin().with_file(path).tasks["snli_s"]
+    reader = ExampleReader(task)
+    train = tmp_path / "train.jsonl"
+    train.write_text(
+        '{"id": "t1", "text_a": "A dog runs.", "text_b": "An animal moves.", '
+        '"label": "entailment"}\n'
+    )
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(
+        '{"pairID": "d1", "sentence1": "A man sleeps.", "sentence2": "He is awake.", '
+        '"gold_label": "contradiction"}\n'
+        '{"pairID": "d2", "sentence1": "A man sleeps.", "sentence2": "He rests.", '
+        '"gold_label": "-"}\n'
+    )
+    (example,) = reader.read(train, "train").examples
+    assert (example.id, example.label) == ("t1", 1)
+    (example,) = reader.read(dev, "dev").examples  # the unlabelled pair is skipped
+    assert (example.id, example.text_b, example.label) == ("d1", "He is awake.", 0)
+    assert task.dev_reader.format == "jsonl"  # the fields not given are the reader's
+    bad = path.read_text().replace("id: pairID,", "id: pairID, label_map: {x: maybe},")
+    path.write_text(bad)
+    with pytest.raises(TaskDefinitionError, match="field 'dev_reader.label_map'"):
+        TaskRegistry.builtin().with_file(path)

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import random
+import time
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from mtdnn_keras.training.starting_point import StartingPoint
 from mtdnn_keras.training.training_config import TrainingConfig
 
 SWEEP_FILE = "sweep.json"  # the data the sweep's runs were trained and scored on
+TIME_FILE = "run.json"  # a run's wall time and steps
 
 
 def fraction_count(fraction: float, total: int) -> int:
@@ -129,6 +131,7 @@ def _adapt(config: AdaptConfig, output_dir: Path) -> list[dict]:
                         "examples": fraction_count(fraction, len(pool)),
                         "seed": seed,
                         "metrics": metrics,
+                        "seconds": _seconds(run_dir),
                     }
                 )
     summary = summarize(records, task.metrics[0])
@@ -205,13 +208,23 @@ def _finished(run_dir: Path, run_config: TrainingConfig, anew: bool) -> bool:
 
 
 def _adaptation_run(run_config, task, sample, eval_set) -> None:
-    """One run, in its own process (see `run_isolated`), from the start its config names."""
+    """One run, in its own process (see `run_isolated`), from the start its config names;
+    its wall time goes to `run.json` beside its scores."""
+    started = time.time()
     start = StartingPoint.for_config(run_config)
-    train(run_config, start, [task], {task.name: sample}, [eval_set], reuse_heads=False)
+    result = train(run_config, start, [task], {task.name: sample}, [eval_set], reuse_heads=False)
+    write_json_atomically(
+        {"seconds": round(time.time() - started, 1), "steps": result.steps},
+        Path(run_config.output_dir) / TIME_FILE,
+    )
+
+
+def _seconds(run_dir: Path) -> float | None:
+    """A run's wall time (`None` for a run from before times were kept)."""
+    path = run_dir / TIME_FILE
+    return json.loads(path.read_text(encoding="utf-8"))["seconds"] if path.is_file() else None
 
 
 def _start_fields(spec: str) -> dict:
     kind, _, value = spec.partition(":")
     return {"init_model": value} if kind == "model" else {"encoder": value, "init_model": None}
-
-

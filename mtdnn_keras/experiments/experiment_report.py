@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import platform
 import shutil
@@ -29,6 +31,8 @@ def write_experiment_report(config: dict, results: dict, output_dir: Path) -> Pa
         parts.append(_refinements(config, results["refinements"]))
     if config.get("single_task"):
         parts.append(_single_task(config, results["single_task"]))
+        if config["single_task"].get("search"):
+            parts.append(_search(config, results))
     if config.get("adaptation"):
         parts.append(_adaptation(config, results["adaptation"], output_dir, report.parent))
     if config.get("distillation"):
@@ -91,6 +95,8 @@ def _plain(value) -> str:
 
 def _refinements(config: dict, done: dict) -> str:
     lines = ["## Multi-task refinement runs\n"]
+    if len(done) > 1:
+        lines.append(_refinements_side_by_side(done))
     defaults = config.get("defaults") or {}
     for name, block in config["refinements"].items():
         lines.append(f"### `{name}`\n")
@@ -122,6 +128,29 @@ def _refinements(config: dict, done: dict) -> str:
             lines.append(f"| {label} | " + " | ".join(values) + f" | {row['mean']:.2f} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _refinements_side_by_side(done: dict) -> str:
+    """Each finished refinement's kept epoch, its dev scores per task side by side."""
+    kept = {name: max(run["history"], key=lambda row: row["mean"]) for name, run in done.items()}
+    rows: dict[tuple[str, str], dict[str, float]] = {}
+    for name, row in kept.items():
+        for task, metrics in row["metrics"].items():
+            for metric, value in metrics.items():
+                rows.setdefault((task, metric), {})[name] = value
+    lines = [
+        "Dev scores of each refinement's kept epoch (its own dev sets; a task a refinement "
+        "did not train shows –):\n",
+        "| task | metric | " + " | ".join(f"`{name}`" for name in kept) + " |",
+        "|---|---|" + "---|" * len(kept),
+    ]
+    for (task, metric), values in rows.items():
+        cells = [f"{values[name]:.2f}" if name in values else "–" for name in kept]
+        lines.append(f"| {task} | {metric} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| kept epoch | | " + " | ".join(str(row["epoch"]) for row in kept.values()) + " |"
+    )
+    return "\n".join(lines) + "\n"
 
 
 def _metric_columns(metrics: dict) -> list[str]:
@@ -164,8 +193,13 @@ def _single_task(config: dict, rows: list[dict]) -> str:
         f"{'they are' if len(names) > 1 else 'it is'} (`mtdnn-keras evaluate`).",
         "- **MT-DNN, fine-tuned**: that model's shared encoder and the task's head, trained "
         "further on the task alone (`mtdnn-keras finetune --model`).",
-        f"- Budget of every single-task run: {_options({**defaults, **(single.get('training') or {})})}; "
-        "the epoch with the best dev score is kept, for both methods alike.",
+        f"- Budget of every single-task run: {_options({**defaults, **(single.get('training') or {})})}"
+        + (
+            ", at each method's own best setting of the search below"
+            if single.get("search")
+            else ""
+        )
+        + "; the epoch with the best dev score is kept, for every method alike.",
         f"- Seeds: {', '.join(f'{task} {len(seeds)}' for task, seeds in single['seeds'].items())}. "
         "Cells are mean ± sample standard deviation (number of seeds); the no-fine-tuning "
         "column is one model.\n",
@@ -212,6 +246,69 @@ def _single_task(config: dict, rows: list[dict]) -> str:
         seed = "–" if row["seed"] is None else row["seed"]
         heading = headings.get((row["method"], row.get("refinement")), row["method"])
         lines.append(f"| {heading} | {row['task']} | {seed} | {scores} | {took} |")
+    return "\n".join(lines) + "\n"
+
+
+def _search(config: dict, results: dict) -> str:
+    """Each method's setting search: every setting's dev score per task, the one kept, and
+    what the search and the seeds cost."""
+    single = config["single_task"]
+    search = single["search"]
+    grid = search["grid"]
+    headings = {(method, refinement): heading for method, refinement, heading in _columns(single)}
+    lines = [
+        f"### Setting search (seed {search.get('seed', 0)})\n",
+        "Every method gets the same search: each task's grid of "
+        + " × ".join(
+            f"`{option}` {', '.join(_plain(v) for v in values)}" for option, values in grid.items()
+        )
+        + " at one seed; the setting with the best dev score (the mean of the task's metrics, "
+        "as an epoch is selected) is kept, and the other seeds run at it. Cells are that "
+        "score; the kept setting is in bold. Time: the search's runs, then the other seeds' "
+        "runs.\n",
+    ]
+    rows = results.get("searches", [])
+    settings = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    labels = [", ".join(_plain(value) for value in setting.values()) for setting in settings]
+    lines.append("| method | task | " + " | ".join(labels) + " | kept | time |")
+    lines.append("|---|---|" + "---|" * (len(labels) + 2))
+    totals: dict[str, list[float]] = {}
+    for row in rows:
+        scores = {json.dumps(run["setting"]): run for run in row["runs"]}
+        cells = []
+        for setting in settings:
+            run = scores.get(json.dumps(setting))
+            text = f"{run['score']:.2f}" if run else "–"
+            cells.append(f"**{text}**" if setting == row["best"] else text)
+        searched = sum(run["run"]["seconds"] for run in row["runs"])
+        seeds = sum(
+            r["run"]["seconds"]
+            for r in results["single_task"]
+            if r["method"] == row["method"]
+            and r.get("refinement") == row["refinement"]
+            and r["task"] == row["task"]
+            and r["seed"] != search.get("seed", 0)
+            and r.get("run")
+        )
+        heading = headings[(row["method"], row["refinement"])]
+        total = totals.setdefault(heading, [0.0, 0.0])
+        total[0] += searched
+        total[1] += seeds
+        kept = ", ".join(f"{o} {_plain(v)}" for o, v in row["best"].items())
+        lines.append(
+            f"| {heading} | {row['task']} | "
+            + " | ".join(cells)
+            + f" | {kept} | {searched / 60:.1f} + {seeds / 60:.1f} min |"
+        )
+    if totals:
+        lines.append("")
+        lines.append(
+            "Cost of each method (search + other seeds, all tasks): "
+            + "; ".join(
+                f"{heading} {a / 60:.1f} + {b / 60:.1f} min" for heading, (a, b) in totals.items()
+            )
+            + "."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -304,6 +401,13 @@ def _adaptation(config: dict, done: dict, output_dir: Path, report_dir: Path) ->
             + ".\n"
         )
         lines.append(markdown_table(result["task"], result["metric"], result["summary"]))
+        timed = [run["seconds"] for run in result["runs"] if run.get("seconds") is not None]
+        if timed:
+            lines.append(
+                f"Compute: {len(result['runs'])} runs, {sum(timed) / 60:.1f} min"
+                + (f" ({len(timed)} of them timed)" if len(timed) < len(result["runs"]) else "")
+                + ".\n"
+            )
         plot = output_dir / "adaptation" / name / "adaptation.png"
         if plot.is_file():
             images = report_dir / "images"

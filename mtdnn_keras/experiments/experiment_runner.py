@@ -15,6 +15,9 @@ The file (see `experiments/mtdnn_small_glue.yaml`) has up to three stages:
 
 `single_task.refinement` names one refinement or a list of them (each one's fine-tuned
 runs then live in `single_task/finetuned-<name>/`, beside one set of ST-DNN runs).
+`single_task.search` (`{seed: 0, grid: {learning_rate: [...], epochs: [...]}}`) gives every
+method the same search (`SettingSearch`): each task's grid at one seed, the best setting on
+dev kept, the other seeds at it.
 
 Every run writes its own folder under `output_dir`; a training run that finished (its
 `run.json` exists; adaptation runs: their `metrics.json`) is not run again, so an interrupted
@@ -25,6 +28,7 @@ the adaptation plots beside it) is rebuilt from the runs' files each time.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import types
 import typing
@@ -37,6 +41,7 @@ from mtdnn_keras.data.soft_targets import SoftTargets
 from mtdnn_keras.experiments.adapt_config import RESULTS_FILE, AdaptConfig
 from mtdnn_keras.experiments.experiment_report import write_experiment_report
 from mtdnn_keras.experiments.isolated_run import run_isolated
+from mtdnn_keras.experiments.setting_search import SettingSearch
 from mtdnn_keras.models.model_files import CONFIG_FILE, saved_tasks
 from mtdnn_keras.storage.atomic_writes import write_json_atomically
 from mtdnn_keras.storage.run_lock import LOCK_FILE
@@ -87,7 +92,8 @@ def load_experiment(path: str | Path) -> dict:
 
 TOP_LEVEL_KEYS = ("title", "output_dir", "report", "defaults", "refinements", "single_task",
                   "adaptation", "distillation", "notes")  # fmt: skip
-SINGLE_TASK_KEYS = ("refinement", "seeds", "training", "keep_models")
+SINGLE_TASK_KEYS = ("refinement", "seeds", "training", "keep_models", "search")
+SEARCH_KEYS = ("seed", "grid")
 DISTILLATION_KEYS = ("teachers", "training")
 # adaptation entries: AdaptConfig's fields (output_dir is the sweep's folder) and a refinement
 ADAPT_KEYS = tuple(f.name for f in dataclasses.fields(AdaptConfig) if f.name != "output_dir")
@@ -158,7 +164,13 @@ class _ExperimentCheck:
         for refinement in names:
             if not isinstance(refinement, str) or refinement not in refinements:
                 raise self.fail("single_task", f"refinement {show(refinement)} is not defined")
-        self.expect("single_task.keep_models", single.get("keep_models", False), bool)
+        keep = single.get("keep_models", False)
+        self.expect("single_task.keep_models", keep, bool | list[str])
+        for name in keep if isinstance(keep, list) else []:
+            if name not in names:
+                raise self.fail(
+                    "single_task.keep_models", f"{show(name)} is not a refinement of single_task"
+                )
         seeds = single.get("seeds")
         if not isinstance(seeds, dict) or not seeds:
             raise self.fail(
@@ -173,17 +185,42 @@ class _ExperimentCheck:
                 raise self.fail(f"single_task.seeds.{task}", "expected at least one seed")
         block = self.mapping("single_task.training", single.get("training"), "training options")
         self.options("single_task.training", block)
+        search = self.search(single.get("search"))
+        settings = search.settings() if search else [{}]
         for task, task_seeds in seeds.items():
-            for seed in task_seeds:
+            for seed, setting in itertools.product(task_seeds, settings):
                 self.training(
-                    f"single_task (task {task}, seed {seed})",
-                    block,
+                    f"single_task (task {task}, seed {seed}"
+                    + "".join(f", {option} {value}" for option, value in setting.items())
+                    + ")",
+                    {**block, **setting},
                     tasks=task,
                     output_dir=str(Path(output_dir) / "single_task"),
                     seed=seed,
                     init_model=str(Path(output_dir) / names[0]),
                     save_model=False,
                 )
+
+    def search(self, search) -> SettingSearch | None:
+        """`single_task.search`: a seed and a grid of training options, each value of its
+        option's type."""
+        search = self.mapping("single_task.search", search, "seed, grid")
+        if not search:
+            return None
+        unknown = sorted(str(key) for key in search if key not in SEARCH_KEYS)
+        if unknown:
+            raise self.fail("single_task.search", f"unknown keys {unknown}; expected seed, grid")
+        self.expect("single_task.search.seed", search.get("seed", 0), int)
+        grid = self.mapping("single_task.search.grid", search.get("grid"), "option to values")
+        bad = sorted(str(key) for key in grid if key not in TRAINING_FIELDS)
+        if bad:
+            raise self.fail("single_task.search.grid", f"{bad} are not training options")
+        for option, values in grid.items():
+            self.expect(f"single_task.search.grid.{option}", values, list[_TRAINING_HINTS[option]])
+        try:
+            return SettingSearch(grid=grid, seed=search.get("seed", 0))
+        except ValueError as error:
+            raise self.fail("single_task.search", str(error)) from None
 
     def distillation(self, output_dir: str) -> None:
         entries = self.mapping("distillation", self.config.get("distillation"), "runs by name")
@@ -205,9 +242,11 @@ class _ExperimentCheck:
                     f"expected a refinement of single_task ({', '.join(refinements) or 'none'}), "
                     f"whose fine-tuned models teach; got {show(entry.get('teachers'))}",
                 )
-            if not single.get("keep_models"):
+            if not keeps_models(single, entry.get("teachers")):
                 raise self.fail(
-                    where, "the teachers are single_task's fine-tuned models: set its keep_models"
+                    where,
+                    "the teachers are single_task's fine-tuned models: name their refinement "
+                    "in its keep_models (or set it true)",
                 )
             block = self.mapping(f"{where}.training", entry.get("training"), "training options")
             self.options(f"{where}.training", block)
@@ -406,7 +445,9 @@ def _check_data(config: dict, stages) -> None:
             if not (output_dir / "distillation" / name / "student" / RUN_FILE).is_file():
                 trainings.append(_training(config, entry.get("training"), output_dir="-"))
     for training in trainings:
-        tasks = resolve_tasks(training.tasks, training.task_file, training.max_seq_length)
+        tasks = resolve_tasks(
+            training.tasks, training.task_file, training.max_seq_length, training.heads
+        )
         run_data(tasks, training.data_options())
     if "adaptation" in stages:
         for name, entry in (config.get("adaptation") or {}).items():
@@ -436,10 +477,17 @@ def collect_results(config: dict) -> dict:
             ("finetuned", name, finetuned_folder(config, name))
             for name in single_task_refinements(single)
         ]
+        search = single_task_search(single)
+        results["searches"] = []
         for method, refinement, method_folder in methods:
             for task, seeds in single["seeds"].items():
+                record = search.record(method_folder / task) if search else None
+                if record:
+                    results["searches"].append(
+                        {"method": method, "refinement": refinement, "task": task, **record}
+                    )
                 for seed in seeds:
-                    folder = method_folder / task / f"seed-{seed}"
+                    folder = seed_folder(search, method_folder / task, seed)
                     if (folder / RUN_FILE).is_file():
                         results["single_task"].append(
                             {
@@ -492,6 +540,24 @@ def single_task_refinements(single: dict) -> list[str]:
     return [named] if isinstance(named, str) else list(named)
 
 
+def keeps_models(single: dict, refinement: str) -> bool:
+    """Whether `single_task` keeps the models fine-tuned from `refinement` (`keep_models`:
+    true for every refinement, or a list of them)."""
+    keep = single.get("keep_models", False)
+    return refinement in keep if isinstance(keep, list) else bool(keep)
+
+
+def single_task_search(single: dict) -> SettingSearch | None:
+    """`single_task.search` (checked when the file loaded), or `None`."""
+    search = single.get("search")
+    return SettingSearch(grid=search["grid"], seed=search.get("seed", 0)) if search else None
+
+
+def seed_folder(search: SettingSearch | None, task_folder: Path, seed: int) -> Path:
+    """Where a single-task method's run of `seed` lives (see `SettingSearch.run_folder`)."""
+    return search.run_folder(task_folder, seed) if search else task_folder / f"seed-{seed}"
+
+
 def finetuned_folder(config: dict, refinement: str) -> Path:
     """Where `single_task`'s runs fine-tuned from `refinement` live: `finetuned/` for the one
     refinement named alone (as before lists), `finetuned-<name>/` in a list."""
@@ -538,27 +604,25 @@ def _run_single_task(config: dict) -> None:
             "finetuned",
             str(Path(config["output_dir"]) / name),
             finetuned_folder(config, name),
-            bool(single.get("keep_models")),  # distillation's teachers
+            keeps_models(single, name),  # distillation's teachers
         )
         for name in refinements
     ]
+    search = single_task_search(single)
     for task, seeds in single["seeds"].items():
-        for seed in seeds:
-            for _, init_model, method_folder, keep in methods:
-                folder = method_folder / task / f"seed-{seed}"
-                training = _training(
-                    config,
-                    single.get("training"),
-                    tasks=task,
-                    output_dir=str(folder),
-                    seed=seed,
-                    init_model=init_model,
-                    save_model=keep,
-                )
-                if (folder / RUN_FILE).is_file():
-                    _check_same(folder, training)
-                    continue
-                _fit(training)
+        for _, init_model, method_folder, keep in methods:
+            fields = {"tasks": task, "init_model": init_model, "save_model": keep}
+            task_folder = method_folder / task
+            setting = {}
+            if search:
+                for candidate in search.settings():
+                    folder = search.folder(task_folder, candidate)
+                    _run_once(config, candidate, output_dir=str(folder), seed=search.seed, **fields)
+                setting = search.choose(task_folder, RUN_FILE)
+            for seed in seeds:
+                if not (search and seed == search.seed):  # else: the best setting's search run
+                    folder = task_folder / f"seed-{seed}"
+                    _run_once(config, setting, output_dir=str(folder), seed=seed, **fields)
     for name in refinements:
         no_finetune = no_finetune_file(config, name)
         if no_finetune.is_file():
@@ -572,6 +636,18 @@ def _run_single_task(config: dict) -> None:
         training = _training(config, single.get("training"), tasks=tasks, output_dir=str(base))
         data = dataclasses.replace(training.data_options(), train_files={})
         evaluate(model, tasks, output=str(no_finetune), data=data)
+
+
+def _run_once(config: dict, setting: dict, **fields) -> None:
+    """A single-task run of `single_task.training` with `setting`, unless it finished."""
+    training = _training(
+        config, {**(config["single_task"].get("training") or {}), **setting}, **fields
+    )
+    folder = Path(training.output_dir)
+    if (folder / RUN_FILE).is_file():
+        _check_same(folder, training)
+    else:
+        _fit(training)
 
 
 def distillation_plan(config: dict, name: str) -> tuple[TrainingConfig, dict[str, list[str]]]:
@@ -588,8 +664,9 @@ def distillation_plan(config: dict, name: str) -> tuple[TrainingConfig, dict[str
     )
     student_tasks = {task.name: task for task in _resolve(training)}
     teachers = finetuned_folder(config, entry["teachers"])
+    search = single_task_search(config["single_task"])
     taught = {
-        task: [str(teachers / task / f"seed-{seed}") for seed in seeds]
+        task: [str(seed_folder(search, teachers / task, seed)) for seed in seeds]
         for task, seeds in config["single_task"]["seeds"].items()
         if task in student_tasks
         and student_tasks[task].kind.soft_target_width(student_tasks[task]) is not None
@@ -648,7 +725,9 @@ def _run_distillation(config: dict, name: str) -> None:
 def _resolve(training: TrainingConfig):
     from mtdnn_keras.training.run_plan import resolve_tasks
 
-    return resolve_tasks(training.tasks, training.task_file, training.max_seq_length)
+    return resolve_tasks(
+        training.tasks, training.task_file, training.max_seq_length, training.heads
+    )
 
 
 def _distill_task(models: list[str], task: str, training: TrainingConfig, output: str) -> None:

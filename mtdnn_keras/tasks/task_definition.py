@@ -113,6 +113,10 @@ class TaskDefinition:
         max_seq_length: int. Pairs are truncated to this many tokens, specials included.
         reader: ReaderSpec. How to read the train and dev files.
         test_reader: ReaderSpec. How to read the (unlabeled) test file; defaults to `reader`.
+        dev_reader: ReaderSpec. How to read the dev files (`dev`, `extra_dev`, `--eval-file`)
+            when they are written otherwise than the training file (a training sample in one
+            format, an official dev set in another); defaults to `reader`. Its fields not
+            given are `reader`'s.
         files: dict. Split name (`train`, `dev`, `test`) to a path relative to the data dir.
         tfds: TfdsSpec. Where the task's splits are in tensorflow-datasets; `None` for a task
             read from files only. Which of the two a command reads is chosen by
@@ -146,6 +150,7 @@ class TaskDefinition:
     max_seq_length: int = 128
     reader: ReaderSpec = dataclasses.field(default_factory=ReaderSpec)
     test_reader: ReaderSpec | None = None
+    dev_reader: ReaderSpec | None = None
     files: dict[str, str] = dataclasses.field(default_factory=dict)
     extra_dev: dict[str, str] = dataclasses.field(default_factory=dict)
     tfds: TfdsSpec | None = None
@@ -191,6 +196,8 @@ class TaskDefinition:
     def reader_for(self, split: str) -> ReaderSpec:
         if split == "test" and self.test_reader is not None:
             return self.test_reader
+        if split == "dev" and self.dev_reader is not None:
+            return self.dev_reader
         return self.reader
 
     def file_label(self, label: str) -> str:
@@ -279,10 +286,13 @@ class _TaskParser:
             reader = self._reader("tfds", self._files_like_dataset(kind), base=None)
         else:
             reader = self._reader("reader", self.data.get("reader"), base=None)
-        test_reader = None
+        test_reader = dev_reader = None
         if "test_reader" in self.data:
             test_reader = self._reader("test_reader", self.data["test_reader"], base=reader)
-        for field, spec in (("reader", reader), ("test_reader", test_reader)):
+        if "dev_reader" in self.data:
+            dev_reader = self._reader("dev_reader", self.data["dev_reader"], base=reader)
+        readers = (("reader", reader), ("test_reader", test_reader), ("dev_reader", dev_reader))
+        for field, spec in readers:
             if spec is not None and spec.format not in kind.reader_formats:
                 formats = " or ".join(repr(f) for f in kind.reader_formats)
                 raise self.fail(
@@ -291,7 +301,7 @@ class _TaskParser:
         files = self._paths("files", allowed=SPLITS)
         extra_dev = self._paths("extra_dev", allowed=None)
         tfds = self._tfds(reader.format)
-        for field, spec in (("reader", reader), ("test_reader", test_reader), ("tfds", tfds)):
+        for field, spec in (*readers, ("tfds", tfds)):
             for written, meaning in (spec.label_map if spec else {}).items():
                 if meaning not in labels:
                     raise self.fail(
@@ -329,6 +339,7 @@ class _TaskParser:
             max_seq_length=max_seq_length,
             reader=reader,
             test_reader=test_reader,
+            dev_reader=dev_reader,
             files=files,
             extra_dev=extra_dev,
             tfds=tfds,

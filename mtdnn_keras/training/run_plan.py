@@ -41,16 +41,27 @@ class RunData:
 
 
 def resolve_tasks(
-    spec: str, task_file: str | None = None, max_seq_length: int | None = None
+    spec: str,
+    task_file: str | None = None,
+    max_seq_length: int | None = None,
+    heads: dict[str, str] | None = None,
 ) -> list[TaskDefinition]:
-    """Task definitions for a comma-separated list of tasks and groups."""
+    """Task definitions for a comma-separated list of tasks and groups, with a run's length
+    limit and heads (`TrainingConfig.heads`) in place of their own."""
     registry = TaskRegistry.builtin()
     if task_file:
         registry = registry.with_file(task_file)
     tasks = registry.resolve(spec)
     if max_seq_length is not None:
         tasks = [_with_max_seq_length(task, max_seq_length) for task in tasks]
-    return tasks
+    return [
+        _with_head(task, heads[task.name]) if task.name in (heads or {}) else task for task in tasks
+    ]
+
+
+def _with_head(task: TaskDefinition, head: str) -> TaskDefinition:
+    """`task` with another head, checked by the task loader's own rules (SAN: pairs only)."""
+    return TaskDefinition.from_dict(task.name, {**task.to_dict(), "head": head}, source="--head")
 
 
 def _with_max_seq_length(task: TaskDefinition, length: int) -> TaskDefinition:
@@ -89,11 +100,18 @@ def run_data(
 def plan_fit(config: TrainingConfig) -> RunData:
     """The checks of `fit` (and `finetune`), before anything is loaded: the tasks, the
     per-task options, the output folder, the starting model's folder and the data."""
-    tasks = resolve_tasks(config.tasks, config.task_file, config.max_seq_length)
+    tasks = resolve_tasks(config.tasks, config.task_file, config.max_seq_length, config.heads)
     config.check_task_names([task.name for task in tasks])
     check_run_folder(config)
     if config.init_model:
         saved = {task.name: task for task in saved_tasks(config.init_model)}
+        for name, head in config.heads.items():
+            if name in saved and saved[name].head != head:
+                raise ConfigError(
+                    f"--head {name}={head}: {config.init_model} trained {name} with a "
+                    f"{saved[name].head} head, whose weights it keeps; fine-tune it as it is, "
+                    "or train that head anew from the encoder"
+                )
         tasks = starting_definitions(tasks, saved)
     soft_target_tasks(config, tasks)
     return run_data(tasks, config.data_options())
@@ -136,6 +154,11 @@ def starting_definitions(
 def adaptation_data(task_name: str, training: TrainingConfig, holdout: bool) -> RunData:
     """The task of domain adaptation (with a linear head, as in the paper), its training
     split and, unless examples are held out of it, its dev split (MNLI's matched only)."""
+    if training.heads:
+        raise ConfigError(
+            "--head: adapt trains a new linear head on each starting point (the paper's "
+            "domain adaptation); fine-tune with finetune to choose the head"
+        )
     tasks = resolve_tasks(task_name, training.task_file, training.max_seq_length)
     if len(tasks) != 1:
         raise ValueError(f"--task names one task; {task_name!r} is {len(tasks)} tasks")

@@ -8,7 +8,7 @@ from mtdnn_keras.data.data_options import DATA_SOURCES, DataOptions
 from mtdnn_keras.data.mixing_strategy import MixingStrategy
 from mtdnn_keras.distribute.strategy import STRATEGIES
 from mtdnn_keras.encoders.encoder_loader import DEFAULT_ENCODER
-from mtdnn_keras.tasks.task_definition import MAX_SEQ_LENGTHS
+from mtdnn_keras.tasks.task_definition import HEADS, MAX_SEQ_LENGTHS
 from mtdnn_keras.user_values import is_finite_number
 
 SELECTIONS = ("best", "last")
@@ -25,8 +25,12 @@ class ConfigError(ValueError):
     """An option that cannot work, named as on the command line, with what it allows."""
 
 
+# fields whose flag is given once per task (`--head rte=san --head mrpc=san`)
+FLAGS = {"train_files": "--train-file", "eval_files": "--eval-file", "heads": "--head"}
+
+
 def _option(field: str) -> str:
-    return f"--{field.replace('_', '-')}"
+    return FLAGS.get(field, f"--{field.replace('_', '-')}")
 
 
 def _whole(low: int, high: int | None = None, optional: bool = False):
@@ -128,6 +132,7 @@ CHECKS = {
     "batch_size": _whole(1, MAX_BATCH_SIZE),
     "max_seq_length": _whole(*MAX_SEQ_LENGTHS, optional=True),
     "max_train_examples": _per_task(_whole(1)),
+    "heads": _per_task(_one_of(HEADS)),
     "mixing": _mixing,
     "main_task": _text(optional=True),
     "padding": _one_of(PADDINGS),
@@ -188,6 +193,9 @@ class TrainingConfig:
         max_seq_length: overrides every task's own maximum length when set.
         max_train_examples: task name to a number of training examples to sample (seeded),
             for large sets such as SST-2.
+        heads: task name to the head it trains with, in place of its definition's: `linear`
+            or `san` (the paper's stochastic answer network, pairwise classification only),
+            as `--head rte=san`. A starting model's trained head keeps its own.
         mixing: a `MixingStrategy` string: `proportional`, `uniform`, `temperature:T`,
             `weights:a=..,b=..`.
         main_task: with `weights:` (or `uniform`, `temperature:T`) mixing, an epoch ends
@@ -252,6 +260,7 @@ class TrainingConfig:
     batch_size: int = 32
     max_seq_length: int | None = None
     max_train_examples: dict[str, int] = dataclasses.field(default_factory=dict)
+    heads: dict[str, str] = dataclasses.field(default_factory=dict)
     mixing: str = "proportional"
     main_task: str | None = None
     padding: str = "bucket"
@@ -339,6 +348,7 @@ class TrainingConfig:
             ("train_files", "--train-file"),
             ("eval_files", "--eval-file"),
             ("max_train_examples", "--max-train-examples"),
+            ("heads", "--head"),
         ):
             unknown = sorted(set(getattr(self, field)) - set(names))
             if unknown:

@@ -54,9 +54,35 @@ SECTIONS = [
      "single_task", "refinement 'b' is not defined"),
     ("single_task's refinements are an empty list", single("{refinement: [], seeds: {rte: [0]}}"),
      "single_task", "refinement []: expected a name or a list"),
+    ("a search is a list", single("{refinement: a, seeds: {rte: [0]}, search: [1]}"),
+     "single_task.search", "expected a mapping (seed, grid)"),
+    ("a search with an unknown key", single("{refinement: a, seeds: {rte: [0]}, search: {grd: {}}}"),
+     "single_task.search", "unknown keys ['grd']"),
+    ("a search's seed is text", single("{refinement: a, seeds: {rte: [0]}, search: {seed: x, grid: {epochs: [1]}}}"),
+     "single_task.search.seed", "expected a whole number, got 'x'"),
+    ("a search without a grid", single("{refinement: a, seeds: {rte: [0]}, search: {seed: 0}}"),
+     "single_task.search", "expected at least one training option"),
+    ("a search of an unknown option", single("{refinement: a, seeds: {rte: [0]}, search: {grid: {lr: [1]}}}"),
+     "single_task.search.grid", "['lr'] are not training options"),
+    ("a search's values of the wrong type", single("{refinement: a, seeds: {rte: [0]}, search: {grid: {epochs: [2, 2.5]}}}"),
+     "single_task.search.grid.epochs", "expected a list, each a whole number"),
+    ("a search's values are not a list", single("{refinement: a, seeds: {rte: [0]}, search: {grid: {epochs: 2}}}"),
+     "single_task.search.grid.epochs", "expected a list"),
+    ("a search of the runs' seed", single("{refinement: a, seeds: {rte: [0]}, search: {grid: {seed: [1, 2]}}}"),
+     "single_task.search", "seed is set for each run"),
+    ("a search's repeated values", single("{refinement: a, seeds: {rte: [0]}, search: {grid: {learning_rate: [1.0e-4, 0.0001]}}}"),
+     "single_task.search", "values repeat one another"),
+    ("a search's value out of bounds", single("{refinement: a, seeds: {rte: [0]}, search: {grid: {epochs: [2, 0]}}}"),
+     "single_task (task rte, seed 0, epochs 0)", "--epochs"),
     ("a distillation without keep_models", single("{refinement: a, seeds: {rte: [0]}}")
      + "distillation: {kd: {teachers: a, training: {tasks: rte}}}\n", "distillation.kd",
-     "set its keep_models"),
+     "name their refinement in its keep_models"),
+    ("a distillation whose teachers are not kept",
+     single("{refinement: a, keep_models: [], seeds: {rte: [0]}}")
+     + "distillation: {kd: {teachers: a, training: {tasks: rte}}}\n", "distillation.kd",
+     "name their refinement in its keep_models"),
+    ("keep_models names another refinement", single("{refinement: a, keep_models: [b], seeds: {rte: [0]}}"),
+     "single_task.keep_models", "'b' is not a refinement of single_task"),
     ("a distillation of a task without soft targets",
      single("{refinement: a, keep_models: true, seeds: {squad2: [0]}}")
      + "distillation: {kd: {teachers: a, training: {tasks: squad2}}}\n", "distillation.kd",
@@ -240,7 +266,10 @@ def test_a_mistake_stops_the_experiment_before_any_run(tmp_path, capsys):
 def test_valid_files_load_unchanged(tmp_path):
     config = load_experiment(REPO / "experiments" / "mtdnn_small_glue.yaml")
     assert config["single_task"]["seeds"]["rte"] == [0, 1, 2]
-    assert config["adaptation"]["snli"]["holdout"] == 273
+    assert config["adaptation"]["snli"]["task"] == "snli_official_dev"
+    assert config["single_task"]["search"]["grid"]["epochs"] == [2, 5]
+    for name in ("smart_kd.yaml",):
+        assert load_experiment(REPO / "experiments" / name)["distillation"]
     path = write(
         tmp_path,
         "output_dir: runs\ntitle: null\nrefinements:\nsingle_task: {}\nadaptation:\n"
