@@ -137,7 +137,7 @@ def test_a_run_killed_twice_mid_epoch_resumes_to_the_same_weights(
     assert not (straight / "checkpoint").exists()  # removed when a run finishes
 
     rng = random.Random()
-    killed_at = []
+    killed_at, seconds_at = [], []
     for cycle in range(2):  # kill at a random step, then again a few steps after the resume
         after = rng.randint(2, 14) if cycle == 0 else killed_at[-1] + rng.randint(1, 6)
         resume = ["--resume"] if cycle else []
@@ -152,8 +152,10 @@ def test_a_run_killed_twice_mid_epoch_resumes_to_the_same_weights(
             time.sleep(0.02)
         assert process.wait() == -signal.SIGKILL, f"cycle {cycle}: the run ended before the kill"
         killed_at.append(json.loads(step_file.read_text())["step"])
+        seconds_at.append(json.loads(step_file.read_text())["seconds"])
     total = json.loads((straight / "training_config.json").read_text())["total_steps"]
     assert killed_at[0] < killed_at[1] < total  # each kill fell inside the run
+    assert 0 < seconds_at[0] < seconds_at[1]  # the run's time so far, over both passes
     resumed = _fit(tiny_encoder_dir, small_glue, killed, *options, "--resume")
     run(resumed, check=True, capture_output=True)
     assert not (killed / "checkpoint").exists()
@@ -244,7 +246,8 @@ def test_a_run_recorded_before_the_data_source_options_existed_still_resumes(tmp
     from mtdnn_keras.training.training_config import TrainingConfig
 
     record = dataclasses.asdict(TrainingConfig(tasks="rte", output_dir=str(tmp_path)))
-    old = {k: v for k, v in record.items() if k not in ("data_source", "tfds_data_dir")}
+    new_fields = ("data_source", "tfds_data_dir", "heads")  # "heads": a default_factory
+    old = {k: v for k, v in record.items() if k not in new_fields}
     (tmp_path / "training_config.json").write_text(json.dumps(old))
     with pytest.raises(CheckpointError, match="no checkpoint"):
         _resumed_model(tmp_path, record)

@@ -30,6 +30,14 @@ def has_checkpoint(output_dir: str | Path) -> bool:
     return (checkpoint_dir(output_dir) / STEP_FILE).is_file()
 
 
+def checkpoint_seconds(output_dir: str | Path) -> float:
+    """The run's wall time up to its checkpoint (0 for a checkpoint that did not record it);
+    call after `checkpoint_step`, which checks the record."""
+    record = json.loads((checkpoint_dir(output_dir) / STEP_FILE).read_text(encoding="utf-8"))
+    seconds = record.get("seconds", 0.0)
+    return float(seconds) if isinstance(seconds, int | float) and seconds >= 0 else 0.0
+
+
 def checkpoint_step(output_dir: str | Path) -> int:
     """The step the checkpoint of the run in `output_dir` was saved after, checked: its
     `step.json` names a model file that is there and was written for that step."""

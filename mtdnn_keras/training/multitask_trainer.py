@@ -45,6 +45,7 @@ from mtdnn_keras.training.task_progress_bar import TaskProgressBar
 from mtdnn_keras.training.training_checkpoint import (
     TrainingCheckpoint,
     checkpoint_dir,
+    checkpoint_seconds,
     load_checkpoint,
 )
 from mtdnn_keras.training.training_config import TrainingConfig
@@ -169,10 +170,11 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
         "train_examples": {name: len(examples) for name, examples in train_examples.items()},
     }
     strategy = make_strategy(config.strategy)
-    done = 0
+    done, earlier_seconds = 0, 0.0  # a resumed run's steps and time before this pass
     with strategy.scope():  # the model's variables are mirrored on every replica
         if config.resume:
             model, done = _resumed_model(output_dir, run_record)
+            earlier_seconds = checkpoint_seconds(output_dir)
         else:
             model = start.build_model(
                 tasks,
@@ -231,7 +233,11 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
         keras.callbacks.TensorBoard(str(output_dir / "logs" / "train"), update_freq=50),
     ]
     if config.save_model:  # after the evaluation, which saves the best model first
-        callbacks.append(TrainingCheckpoint(output_dir, config.checkpoint_every, epoch_ends, done))
+        callbacks.append(
+            TrainingCheckpoint(
+                output_dir, config.checkpoint_every, epoch_ends, done, started, earlier_seconds
+            )
+        )
 
     def batches():
         stream = data.dataset(epochs) if config.main_task is not None else data.dataset()
@@ -252,7 +258,7 @@ def _train(config, start, tasks, train_examples, eval_sets, reuse_heads, started
             verbose=config.verbose,
         )
     shutil.rmtree(checkpoint_dir(output_dir), ignore_errors=True)  # finished
-    seconds = time.time() - started
+    seconds = earlier_seconds + time.time() - started  # every pass of a resumed run
     steps = evaluation.step
     if config.save_model:  # the best epoch's, as metrics.json
         model = load_model_file(output_dir / MODEL_FILE)
@@ -397,9 +403,9 @@ def _resumed_model(output_dir: Path, run_record: dict):
     ignored = {"resume", "overwrite", "verbose", "strategy", "xla", "tfds_data_dir"}
     # an option a run of an earlier release did not record had its default then
     defaults = {
-        f.name: f.default
+        f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
         for f in dataclasses.fields(TrainingConfig)
-        if f.default is not dataclasses.MISSING
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
     }
     changed = [
         key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import keras
@@ -14,6 +15,7 @@ from mtdnn_keras.training.checkpoint_files import (  # noqa: F401 (re-exported)
     CheckpointError,
     checkpoint_dir,
     checkpoint_files,
+    checkpoint_seconds,
     checkpoint_step,
     has_checkpoint,
 )
@@ -36,13 +38,24 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         every: steps between checkpoints; `None` or 0 for epoch ends only.
         epoch_ends: the steps at which epochs end.
         first_step: the steps taken before this pass (by the run a resumed one continues).
+        started, earlier_seconds: when this pass started (`time.time()`) and the wall time
+            of the passes before it; each checkpoint records the run's time so far, so that
+            a resumed run reports the time of all its passes.
     """
 
     def __init__(
-        self, output_dir: str | Path, every: int | None, epoch_ends: list[int], first_step=0
+        self,
+        output_dir: str | Path,
+        every: int | None,
+        epoch_ends: list[int],
+        first_step=0,
+        started: float | None = None,
+        earlier_seconds: float = 0.0,
     ):
         super().__init__()
         self.first_step = first_step
+        self.started = time.time() if started is None else started
+        self.earlier_seconds = earlier_seconds
         self.output_dir = Path(output_dir)
         self.every = every or None
         self.epoch_ends = set(epoch_ends)
@@ -50,15 +63,20 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         step = self.first_step + batch + 1  # batches (see EvaluationCallback)
         if step in self.epoch_ends or (self.every and step % self.every == 0):
-            save_checkpoint(self.model, self.output_dir, step)
+            seconds = self.earlier_seconds + time.time() - self.started
+            save_checkpoint(self.model, self.output_dir, step, seconds)
 
 
-def save_checkpoint(model: keras.Model, output_dir: str | Path, step: int) -> None:
-    """Commits `model` as the checkpoint after `step` (see `TrainingCheckpoint`)."""
+def save_checkpoint(
+    model: keras.Model, output_dir: str | Path, step: int, seconds: float = 0.0
+) -> None:
+    """Commits `model` as the checkpoint after `step`, `seconds` into the run (see
+    `TrainingCheckpoint`)."""
     folder = checkpoint_dir(output_dir)
     name = f"model-{step}.keras"
     save_model_atomically(model, folder / name)
-    write_json_atomically({"step": step, "model": name}, folder / STEP_FILE)
+    record = {"step": step, "model": name, "seconds": round(seconds, 1)}
+    write_json_atomically(record, folder / STEP_FILE)
     for old in checkpoint_files(output_dir):
         if old.name != name:
             old.unlink()

@@ -56,8 +56,9 @@ def test_a_crash_at_any_write_of_a_checkpoint_leaves_a_consistent_one(
     model, step = checkpoints.load_checkpoint(tmp_path)
     assert step == (30 if committed else 20)
     assert checkpoints.checkpoint_step(tmp_path) == step
-    checkpoints.save_checkpoint(tiny_model, tmp_path, 40)  # the next one tidies up
+    checkpoints.save_checkpoint(tiny_model, tmp_path, 40, 12.5)  # the next one tidies up
     assert [p.name for p in checkpoints.checkpoint_files(tmp_path)] == ["model-40.keras"]
+    assert checkpoints.checkpoint_seconds(tmp_path) == 12.5  # the run's time so far
 
 
 @pytest.mark.parametrize(
