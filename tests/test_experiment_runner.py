@@ -30,7 +30,7 @@ refinements:
   mtl_no_rte: {{tasks: stsb, max_steps: 2}}
 single_task:
   refinement: [mtl, mtl_no_rte]
-  keep_models: true
+  keep_models: [mtl]
   seeds: {{rte: [0, 1]}}
   training: {{max_steps: 2}}
   search: {{seed: 0, grid: {{learning_rate: [1.0e-3, 3.0e-3]}}}}
@@ -73,7 +73,7 @@ notes: Written by hand.
         seeds = [task_folder / "search" / f"learning_rate-{best}", task_folder / "seed-1"]
         for folder in seeds:
             assert (folder / "run.json").is_file()
-            assert (folder / "model.keras").is_file() == (method != "stdnn")  # keep_models
+            assert (folder / "model.keras").is_file() == (method == "finetuned-mtl")  # kept
         used = json.loads((seeds[1] / "training_config.json").read_text())
         assert used["learning_rate"] == float(best) and used["seed"] == 1
         assert not (task_folder / "seed-0").exists()

@@ -1,6 +1,7 @@
 """`SettingSearch`: the grid's settings and folders, the choice on dev scores, its record."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -22,14 +23,18 @@ def finish(folder, means, seconds=10.0):
 
 def test_settings_and_their_folders():
     search = SettingSearch(GRID, seed=3)
-    assert search.settings() == [
-        {"learning_rate": 5.0e-5, "epochs": 2},
-        {"learning_rate": 5.0e-5, "epochs": 5},
-        {"learning_rate": 1.0e-4, "epochs": 2},
-        {"learning_rate": 1.0e-4, "epochs": 5},
+    assert search.settings() == [  # options in name order, the first varying slowest
+        {"epochs": 2, "learning_rate": 5.0e-5},
+        {"epochs": 2, "learning_rate": 1.0e-4},
+        {"epochs": 5, "learning_rate": 5.0e-5},
+        {"epochs": 5, "learning_rate": 1.0e-4},
     ]
     folder = search.folder("runs/rte", {"learning_rate": 1.0e-4, "epochs": 5})
-    assert str(folder) == "runs/rte/search/learning_rate-0.0001_epochs-5"
+    assert str(folder) == "runs/rte/search/epochs-5_learning_rate-0.0001"
+    reordered = SettingSearch({"epochs": [2, 5], "learning_rate": [5.0e-5, 1.0e-4]}, seed=3)
+    assert reordered.settings() == search.settings()  # the same runs, in the same folders
+    nulls = SettingSearch({"max_steps": [None, 100]})
+    assert nulls.folder("t", nulls.settings()[0]) == Path("t/search/max_steps-null")
 
 
 def test_the_best_dev_score_is_kept_and_recorded(tmp_path):
@@ -39,7 +44,7 @@ def test_the_best_dev_score_is_kept_and_recorded(tmp_path):
     for setting, means in zip(settings[:-1], scores):
         finish(search.folder(tmp_path, setting), means)
     assert search.choose(tmp_path, "run.json") is None  # a setting still to run
-    assert search.run_folder(tmp_path, 0) == tmp_path / "search"
+    assert search.run_folder(tmp_path, 0) is None  # the best setting is not known yet
     finish(search.folder(tmp_path, settings[-1]), scores[-1])
 
     best = search.choose(tmp_path, "run.json")
@@ -51,7 +56,8 @@ def test_the_best_dev_score_is_kept_and_recorded(tmp_path):
     # the search's seed is the best setting's search run; other seeds run apart
     assert search.run_folder(tmp_path, 0) == search.folder(tmp_path, best)
     assert search.run_folder(tmp_path, 1) == tmp_path / "seed-1"
-    # a record of another grid or seed is not this search's
+    # the grid written in another order is the same search; another grid or seed is not
+    assert SettingSearch(dict(reversed(GRID.items()))).record(tmp_path) == record
     assert SettingSearch({"epochs": [2, 5]}).record(tmp_path) is None
     assert SettingSearch(GRID, seed=1).record(tmp_path) is None
 
@@ -64,6 +70,7 @@ def test_the_best_dev_score_is_kept_and_recorded(tmp_path):
         ({"output_dir": ["a"]}, "output_dir is set for each run"),
         ({"max_train_examples": [{"rte": 10}]}, "expected plain values"),
         ({"learning_rate": [1e-4, 0.0001]}, "values repeat one another"),
+        ({"encoder": ["minilm", "presets/bert"]}, "cannot hold a path"),
     ],
 )
 def test_grids_that_cannot_be_searched(grid, message):

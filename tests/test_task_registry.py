@@ -165,3 +165,12 @@ def test_a_dev_reader_reads_dev_files_written_otherwise(tmp_path):
     path.write_text(bad)
     with pytest.raises(TaskDefinitionError, match="field 'dev_reader.label_map'"):
         TaskRegistry.builtin().with_file(path)
+
+
+def test_adaptation_refuses_a_head_it_would_not_train():
+    from mtdnn_keras.training.run_plan import adaptation_data
+    from mtdnn_keras.training.training_config import ConfigError, TrainingConfig
+
+    training = TrainingConfig(tasks="rte", output_dir="-", heads={"rte": "san"})
+    with pytest.raises(ConfigError, match="--head: adapt trains a new linear head"):
+        adaptation_data("rte", training, holdout=False)

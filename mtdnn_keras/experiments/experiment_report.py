@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import platform
@@ -12,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from mtdnn_keras.experiments.adaptation_report import markdown_table
+from mtdnn_keras.experiments.setting_search import SettingSearch
+from mtdnn_keras.models.model_files import kept_entry
 from mtdnn_keras.storage.atomic_writes import atomic_file, write_text_atomically
 
 METHODS = {
@@ -121,7 +122,7 @@ def _refinements(config: dict, done: dict) -> str:
             + " | selection mean |"
         )
         lines.append("|---|" + "---|" * (len(_metric_columns(run["history"][0]["metrics"])) + 1))
-        best = max(run["history"], key=lambda row: row["mean"])
+        best = kept_entry(run["history"])
         for row in run["history"]:
             values = [f"{v:.2f}" for metrics in row["metrics"].values() for v in metrics.values()]
             label = f"{row['epoch']} (kept)" if row is best else str(row["epoch"])
@@ -132,7 +133,7 @@ def _refinements(config: dict, done: dict) -> str:
 
 def _refinements_side_by_side(done: dict) -> str:
     """Each finished refinement's kept epoch, its dev scores per task side by side."""
-    kept = {name: max(run["history"], key=lambda row: row["mean"]) for name, run in done.items()}
+    kept = {name: kept_entry(run["history"]) for name, run in done.items()}
     rows: dict[tuple[str, str], dict[str, float]] = {}
     for name, row in kept.items():
         for task, metrics in row["metrics"].items():
@@ -253,23 +254,31 @@ def _search(config: dict, results: dict) -> str:
     """Each method's setting search: every setting's dev score per task, the one kept, and
     what the search and the seeds cost."""
     single = config["single_task"]
-    search = single["search"]
-    grid = search["grid"]
+    search = SettingSearch.from_block(single["search"])
     headings = {(method, refinement): heading for method, refinement, heading in _columns(single)}
+    reused = any(search.seed in seeds for seeds in single["seeds"].values())
     lines = [
-        f"### Setting search (seed {search.get('seed', 0)})\n",
+        f"### Setting search (seed {search.seed})\n",
         "Every method gets the same search: each task's grid of "
         + " × ".join(
-            f"`{option}` {', '.join(_plain(v) for v in values)}" for option, values in grid.items()
+            f"`{option}` {', '.join(_plain(v) for v in search.grid[option])}"
+            for option in sorted(search.grid)
         )
-        + " at one seed; the setting with the best dev score (the mean of the task's metrics, "
-        "as an epoch is selected) is kept, and the other seeds run at it. Cells are that "
-        "score; the kept setting is in bold. Time: the search's runs, then the other seeds' "
-        "runs.\n",
+        + f" at seed {search.seed}; the setting with the best dev score (the mean of the "
+        "task's metrics, as an epoch is selected) is kept, and the task's seeds run at it"
+        + (
+            f" (seed {search.seed}'s run is the search's own: the best of the grid on the same "
+            "dev set, which lifts its number)"
+            if reused
+            else " (the search's seed is none of them, so no reported run was chosen on its "
+            "own score)"
+        )
+        + ". Cells are that score; the kept setting is in bold. Time: the search's runs, "
+        "then the seeds' runs.\n",
     ]
     rows = results.get("searches", [])
-    settings = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
-    labels = [", ".join(_plain(value) for value in setting.values()) for setting in settings]
+    settings = search.settings()
+    labels = [", ".join(f"{o} {_plain(v)}" for o, v in setting.items()) for setting in settings]
     lines.append("| method | task | " + " | ".join(labels) + " | kept | time |")
     lines.append("|---|---|" + "---|" * (len(labels) + 2))
     totals: dict[str, list[float]] = {}
@@ -287,7 +296,7 @@ def _search(config: dict, results: dict) -> str:
             if r["method"] == row["method"]
             and r.get("refinement") == row["refinement"]
             and r["task"] == row["task"]
-            and r["seed"] != search.get("seed", 0)
+            and r["seed"] != search.seed
             and r.get("run")
         )
         heading = headings[(row["method"], row["refinement"])]

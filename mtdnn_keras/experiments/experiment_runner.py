@@ -439,7 +439,10 @@ def _check_data(config: dict, stages) -> None:
     single = config.get("single_task")
     if "single_task" in stages and single:
         tasks = ",".join(single["seeds"])
-        trainings.append(_training(config, single.get("training"), tasks=tasks, output_dir="-"))
+        search = SettingSearch.from_block(single.get("search"))
+        for setting in search.settings() if search else [{}]:
+            block = {**(single.get("training") or {}), **setting}
+            trainings.append(_training(config, block, tasks=tasks, output_dir="-"))
     if "distillation" in stages:
         for name, entry in (config.get("distillation") or {}).items():
             if not (output_dir / "distillation" / name / "student" / RUN_FILE).is_file():
@@ -448,6 +451,7 @@ def _check_data(config: dict, stages) -> None:
         tasks = resolve_tasks(
             training.tasks, training.task_file, training.max_seq_length, training.heads
         )
+        training.check_task_names([task.name for task in tasks])
         run_data(tasks, training.data_options())
     if "adaptation" in stages:
         for name, entry in (config.get("adaptation") or {}).items():
@@ -477,7 +481,7 @@ def collect_results(config: dict) -> dict:
             ("finetuned", name, finetuned_folder(config, name))
             for name in single_task_refinements(single)
         ]
-        search = single_task_search(single)
+        search = SettingSearch.from_block(single.get("search"))
         results["searches"] = []
         for method, refinement, method_folder in methods:
             for task, seeds in single["seeds"].items():
@@ -488,7 +492,7 @@ def collect_results(config: dict) -> dict:
                     )
                 for seed in seeds:
                     folder = seed_folder(search, method_folder / task, seed)
-                    if (folder / RUN_FILE).is_file():
+                    if folder is not None and (folder / RUN_FILE).is_file():
                         results["single_task"].append(
                             {
                                 "method": method,
@@ -547,14 +551,9 @@ def keeps_models(single: dict, refinement: str) -> bool:
     return refinement in keep if isinstance(keep, list) else bool(keep)
 
 
-def single_task_search(single: dict) -> SettingSearch | None:
-    """`single_task.search` (checked when the file loaded), or `None`."""
-    search = single.get("search")
-    return SettingSearch(grid=search["grid"], seed=search.get("seed", 0)) if search else None
-
-
-def seed_folder(search: SettingSearch | None, task_folder: Path, seed: int) -> Path:
-    """Where a single-task method's run of `seed` lives (see `SettingSearch.run_folder`)."""
+def seed_folder(search: SettingSearch | None, task_folder: Path, seed: int) -> Path | None:
+    """Where a single-task method's run of `seed` lives (`None`: at the search's best setting,
+    which is not chosen yet; see `SettingSearch.run_folder`)."""
     return search.run_folder(task_folder, seed) if search else task_folder / f"seed-{seed}"
 
 
@@ -608,7 +607,7 @@ def _run_single_task(config: dict) -> None:
         )
         for name in refinements
     ]
-    search = single_task_search(single)
+    search = SettingSearch.from_block(single.get("search"))
     for task, seeds in single["seeds"].items():
         for _, init_model, method_folder, keep in methods:
             fields = {"tasks": task, "init_model": init_model, "save_model": keep}
@@ -617,12 +616,17 @@ def _run_single_task(config: dict) -> None:
             if search:
                 for candidate in search.settings():
                     folder = search.folder(task_folder, candidate)
-                    _run_once(config, candidate, output_dir=str(folder), seed=search.seed, **fields)
+                    _run_once(
+                        config, candidate, None, output_dir=str(folder), seed=search.seed, **fields
+                    )
                 setting = search.choose(task_folder, RUN_FILE)
+                if setting is None:  # every setting ran just above
+                    raise RuntimeError(f"{task_folder}: a search run left no {RUN_FILE}")
             for seed in seeds:
                 if not (search and seed == search.seed):  # else: the best setting's search run
                     folder = task_folder / f"seed-{seed}"
-                    _run_once(config, setting, output_dir=str(folder), seed=seed, **fields)
+                    chosen = f"{task_folder / 'search.json'} keeps {setting}" if search else None
+                    _run_once(config, setting, chosen, output_dir=str(folder), seed=seed, **fields)
     for name in refinements:
         no_finetune = no_finetune_file(config, name)
         if no_finetune.is_file():
@@ -638,14 +642,16 @@ def _run_single_task(config: dict) -> None:
         evaluate(model, tasks, output=str(no_finetune), data=data)
 
 
-def _run_once(config: dict, setting: dict, **fields) -> None:
-    """A single-task run of `single_task.training` with `setting`, unless it finished."""
+def _run_once(config: dict, setting: dict, chosen: str | None, **fields) -> None:
+    """A single-task run of `single_task.training` with `setting`, unless it finished
+    (`chosen` says where the setting came from, for the error when a finished run was
+    trained at another)."""
     training = _training(
         config, {**(config["single_task"].get("training") or {}), **setting}, **fields
     )
     folder = Path(training.output_dir)
     if (folder / RUN_FILE).is_file():
-        _check_same(folder, training)
+        _check_same(folder, training, chosen)
     else:
         _fit(training)
 
@@ -664,9 +670,9 @@ def distillation_plan(config: dict, name: str) -> tuple[TrainingConfig, dict[str
     )
     student_tasks = {task.name: task for task in _resolve(training)}
     teachers = finetuned_folder(config, entry["teachers"])
-    search = single_task_search(config["single_task"])
+    search = SettingSearch.from_block(config["single_task"].get("search"))
     taught = {
-        task: [str(seed_folder(search, teachers / task, seed)) for seed in seeds]
+        task: [_teacher(seed_folder(search, teachers / task, seed), task) for seed in seeds]
         for task, seeds in config["single_task"]["seeds"].items()
         if task in student_tasks
         and student_tasks[task].kind.soft_target_width(student_tasks[task]) is not None
@@ -677,6 +683,11 @@ def distillation_plan(config: dict, name: str) -> tuple[TrainingConfig, dict[str
             "(classification or regression)"
         )
     return training, taught
+
+
+def _teacher(folder: Path | None, task: str) -> str:
+    """A teacher's folder (one a search has not chosen yet: its search's folder)."""
+    return str(folder) if folder is not None else f"(the best setting of {task}'s search)"
 
 
 def _run_distillation(config: dict, name: str) -> None:
@@ -802,11 +813,18 @@ def _fit_and_record(training: TrainingConfig) -> None:
     )
 
 
-def _check_same(folder: Path, training: TrainingConfig) -> None:
-    """A finished run is reused only if it was made with the same options."""
+def _check_same(folder: Path, training: TrainingConfig, chosen: str | None = None) -> None:
+    """A finished run is reused only if it was made with the same options (`chosen`: where
+    its setting comes from, when a search chose it)."""
     differ = changed_options(folder, training)
     if differ is None:
         raise ExperimentConfigError(f"{folder} has a run.json but no readable {CONFIG_FILE}")
+    if differ and chosen:
+        raise ExperimentConfigError(
+            f"{folder} was trained at another setting ({', '.join(differ)}) than the search "
+            f"chose ({chosen}): the grid or its runs changed since; delete {folder} to train "
+            "it at the new setting"
+        )
     if differ:
         raise ExperimentConfigError(
             f"{folder} was trained with other options ({', '.join(differ)}); "

@@ -16,6 +16,12 @@ CONFIG_FILE = "training_config.json"
 HISTORY_FILE = "eval_history.json"
 
 
+def kept_entry(history: list[dict]) -> dict:
+    """The entry of a run's `eval_history.json` that its best-epoch selection keeps: the
+    best mean score, the first of equals (as `EvaluationCallback` chooses)."""
+    return max(history, key=lambda entry: entry["mean"])  # max keeps the first of equals
+
+
 class ModelFileError(ValueError):
     """A model file that cannot be used: missing, unreadable, of another kind, or holding
     weights that are not finite."""

@@ -401,12 +401,7 @@ def _resumed_model(output_dir: Path, run_record: dict):
         raise ValueError(f"--resume: cannot read {output_dir / CONFIG_FILE}: {error}") from None
     # the same training either way (tfds_data_dir: where the same data lives)
     ignored = {"resume", "overwrite", "verbose", "strategy", "xla", "tfds_data_dir"}
-    # an option a run of an earlier release did not record had its default then
-    defaults = {
-        f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
-        for f in dataclasses.fields(TrainingConfig)
-        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-    }
+    defaults = TrainingConfig.defaults()  # what a run of an earlier release had
     changed = [
         key
         for key, value in run_record.items()

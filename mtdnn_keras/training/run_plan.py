@@ -177,13 +177,8 @@ def plan_evaluate(
     """The checks of `evaluate`: the model's folder and tasks, the output file and the
     dev data."""
     if output:
-        inputs = [model_dir, *options.eval_files.values()]
-        check_output(
-            output,
-            overwrite=overwrite,
-            protected=inputs + ([options.data_dir] if options.data_dir else []),
-            kind="file",
-        )
+        protected = _inputs([model_dir], options, options.eval_files)
+        check_output(output, overwrite=overwrite, protected=protected, kind="file")
     chosen = model_tasks(model_dir, tasks or ",".join(options.eval_files) or None)
     unknown = sorted(set(options.eval_files) - {task.name for task in chosen})
     if unknown:
@@ -249,13 +244,8 @@ def plan_ensemble(
     """The checks of `ensemble` (scoring): the models, their shared tasks, the output file
     and the dev data."""
     if output:
-        protected = [*model_dirs, *options.eval_files.values()]
-        check_output(
-            output,
-            overwrite=overwrite,
-            protected=protected + ([options.data_dir] if options.data_dir else []),
-            kind="file",
-        )
+        protected = _inputs(model_dirs, options, options.eval_files)
+        check_output(output, overwrite=overwrite, protected=protected, kind="file")
     return run_data(ensemble_tasks(model_dirs, tasks), options, splits=("dev",))
 
 
@@ -294,8 +284,7 @@ def plan_distill_targets(
             f"{', '.join(without) or 'none of the shared tasks'}: no soft targets for their "
             "types (classification and regression tasks take them)"
         )
-    protected = [*model_dirs, *options.train_files.values()]
-    protected += [options.data_dir] if options.data_dir else []
+    protected = _inputs(model_dirs, options, options.train_files)
     if (Path(output) / SOFT_TARGETS_MANIFEST).is_file():  # more tasks' soft targets
         present = SoftTargets(output).written()
         again = [task.name for task in chosen if task.name in present]
@@ -308,6 +297,12 @@ def plan_distill_targets(
     else:
         check_output(output, overwrite=overwrite, protected=protected, kind="folder")
     return run_data(chosen, options, splits=("train",))
+
+
+def _inputs(model_dirs: list[str], options: DataOptions, files: dict[str, str]) -> list[str]:
+    """What a command reads, which its output must never replace: the models, the data
+    folder and the files given per task."""
+    return [*model_dirs, *files.values(), *([options.data_dir] if options.data_dir else [])]
 
 
 def model_tasks(model_dir: str | Path, spec: str | None) -> list[TaskDefinition]:

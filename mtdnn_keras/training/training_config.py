@@ -315,6 +315,15 @@ class TrainingConfig:
                     f"--max-steps {self.max_steps} is below --min-steps {self.min_steps}"
                 )
 
+    @classmethod
+    def defaults(cls) -> dict:
+        """Every option's default (what a run recorded before an option existed had)."""
+        return {
+            f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+            for f in dataclasses.fields(cls)
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        }
+
     def smart_perturbation(self):
         """SMART's term as these options set it (a `SmartPerturbation`), or `None` without
         `adversarial`."""
@@ -344,16 +353,11 @@ class TrainingConfig:
     def check_task_names(self, names: list[str]) -> None:
         """Refuses per-task options (and `main_task`) that name a task not in the run:
         a misspelled name would otherwise be ignored."""
-        for field, flag in (
-            ("train_files", "--train-file"),
-            ("eval_files", "--eval-file"),
-            ("max_train_examples", "--max-train-examples"),
-            ("heads", "--head"),
-        ):
+        for field in ("train_files", "eval_files", "max_train_examples", "heads"):
             unknown = sorted(set(getattr(self, field)) - set(names))
             if unknown:
                 raise ConfigError(
-                    f"{flag} names {', '.join(unknown)}, not a task of "
+                    f"{_option(field)} names {', '.join(unknown)}, not a task of "
                     f"this run ({', '.join(names)})"
                 )
         if self.main_task is not None and self.main_task not in names:
