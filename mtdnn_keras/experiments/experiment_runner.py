@@ -17,7 +17,7 @@ The file (see `experiments/mtdnn_small_glue.yaml`) has up to three stages:
 runs then live in `single_task/finetuned-<name>/`, beside one set of ST-DNN runs).
 `single_task.search` (`{seed: 0, grid: {learning_rate: [...], epochs: [...]}}`) gives every
 method the same search (`SettingSearch`): each task's grid at one seed, the best setting on
-dev kept, the other seeds at it.
+dev kept, the task's seeds at it.
 
 Every run writes its own folder under `output_dir`; a training run that finished (its
 `run.json` exists; adaptation runs: their `metrics.json`) is not run again, so an interrupted
@@ -686,7 +686,8 @@ def distillation_plan(config: dict, name: str) -> tuple[TrainingConfig, dict[str
 
 
 def _teacher(folder: Path | None, task: str) -> str:
-    """A teacher's folder (one a search has not chosen yet: its search's folder)."""
+    """A teacher's folder, or for one at a search's best setting not chosen yet a description
+    in its place (it has not been trained, which the distillation stage then says)."""
     return str(folder) if folder is not None else f"(the best setting of {task}'s search)"
 
 
